@@ -1,0 +1,201 @@
+"""Checks for exercise tests: failures say what was expected and what came out.
+
+Introduced in chapter 00 and used by every test cell of the course::
+
+    from dlcourse.checks import assert_close, forbid
+
+    assert_close(dot(x, y), torch.dot(x, y), name="dot(x, y)")
+    with forbid("torch.dot", "torch.Tensor.__matmul__"):
+        dot(x, y)   # fails if the exercise just calls the built-in
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import math
+from collections.abc import Callable, Iterator, Sequence
+
+import torch
+
+
+class ForbiddenCallError(AssertionError):
+    """Raised when an exercise calls a built-in that it is meant to reimplement."""
+
+
+def _describe(value) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"tensor of shape {tuple(value.shape)}, dtype {value.dtype}"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _as_tensor(value, name: str, like: torch.Tensor | None = None) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, (bool, int, float)):
+        return torch.tensor(value, dtype=torch.float64)
+    raise AssertionError(f"{name}: expected a number or a tensor, got {_describe(value)}")
+
+
+def _fmt_index(flat_index: int, shape: Sequence[int]) -> str:
+    if not shape:
+        return ""
+    index = []
+    for size in reversed(shape):
+        index.append(flat_index % size)
+        flat_index //= size
+    return f" at index {tuple(reversed(index))}"
+
+
+def assert_close(actual, expected, *, rtol: float = 1e-5, atol: float = 1e-8,
+                 name: str = "result", check_dtype: bool = True) -> None:
+    """Assert that ``actual`` matches ``expected`` within ``atol + rtol * |expected|``.
+
+    ``expected`` may be a tensor, a Python number, or a tuple/list of those
+    (checked item by item). When it is a tensor, ``actual`` must be a tensor
+    of the same shape and (unless ``check_dtype`` is false) the same dtype.
+    Integer and boolean tensors must match exactly; NaNs match NaNs.
+    The message names the first problem: type, shape, dtype or the largest
+    error with its index and both values.
+    """
+    if isinstance(expected, (tuple, list)):
+        if not isinstance(actual, (tuple, list)) or len(actual) != len(expected):
+            raise AssertionError(
+                f"{name}: expected a tuple of {len(expected)} items, "
+                f"got {_describe(actual)}"
+            )
+        for i, (a, e) in enumerate(zip(actual, expected)):
+            assert_close(a, e, rtol=rtol, atol=atol, name=f"{name}[{i}]",
+                         check_dtype=check_dtype)
+        return
+    if isinstance(expected, torch.Tensor):
+        if not isinstance(actual, torch.Tensor):
+            raise AssertionError(
+                f"{name}: expected a tensor of shape {tuple(expected.shape)}, "
+                f"got {_describe(actual)}"
+            )
+        if actual.shape != expected.shape:
+            raise AssertionError(
+                f"{name}: expected shape {tuple(expected.shape)}, "
+                f"got shape {tuple(actual.shape)}"
+            )
+        if check_dtype and actual.dtype != expected.dtype:
+            raise AssertionError(
+                f"{name}: expected dtype {expected.dtype}, got dtype {actual.dtype}"
+            )
+    actual_t = _as_tensor(actual, name).detach().cpu()
+    expected_t = _as_tensor(expected, name).detach().cpu()
+    if actual_t.shape != expected_t.shape:
+        raise AssertionError(
+            f"{name}: expected a single number, got {_describe(actual)}"
+        )
+    exact = not (expected_t.is_floating_point() or expected_t.is_complex())
+    a = actual_t.to(torch.float64) if not actual_t.is_complex() else actual_t
+    e = expected_t.to(torch.float64) if not expected_t.is_complex() else expected_t
+    tol = 0.0 if exact else atol + rtol * e.abs()
+    both_nan = torch.isnan(a) & torch.isnan(e)
+    same_inf = torch.isinf(e) & (a == e)
+    err = (a - e).abs()
+    bad = ~((err <= tol) | both_nan | same_inf)
+    if bad.any():
+        err = torch.where(bad, torch.nan_to_num(err, nan=math.inf), torch.zeros_like(err))
+        worst = int(err.reshape(-1).argmax())
+        got, want = a.reshape(-1)[worst].item(), e.reshape(-1)[worst].item()
+        raise AssertionError(
+            f"{name}: values differ{_fmt_index(worst, tuple(e.shape))}: "
+            f"expected {want:.6g}, got {got:.6g} "
+            f"(abs error {abs(got - want):.3g}; {int(bad.sum())} of {bad.numel()} "
+            f"elements outside rtol={rtol:g}, atol={atol:g})"
+        )
+
+
+def assert_shape(value, shape: Sequence[int], name: str = "result") -> None:
+    """Assert that ``value`` is a tensor of exactly ``shape``."""
+    if not isinstance(value, torch.Tensor):
+        raise AssertionError(
+            f"{name}: expected a tensor of shape {tuple(shape)}, got {_describe(value)}"
+        )
+    if tuple(value.shape) != tuple(shape):
+        raise AssertionError(
+            f"{name}: expected shape {tuple(shape)}, got shape {tuple(value.shape)}"
+        )
+
+
+def expect_raises(exc_type: type[BaseException], fn: Callable, *args,
+                  match: str | None = None, name: str | None = None, **kwargs):
+    """Assert that ``fn(*args, **kwargs)`` raises ``exc_type``; return the error.
+
+    ``match`` (optional) must appear in the error message. A ``NotImplementedError``
+    is let through unchanged so that unfinished exercises say so.
+    """
+    label = name or getattr(fn, "__name__", "call")
+    try:
+        result = fn(*args, **kwargs)
+    except NotImplementedError:
+        if exc_type is NotImplementedError:
+            return None
+        raise
+    except exc_type as err:
+        if match is not None and match not in str(err):
+            raise AssertionError(
+                f"{label}: raised {exc_type.__name__} as expected, but its message "
+                f"{str(err)!r} does not mention {match!r}"
+            ) from err
+        return err
+    except Exception as err:
+        raise AssertionError(
+            f"{label}: expected {exc_type.__name__}, got "
+            f"{type(err).__name__}: {err}"
+        ) from err
+    raise AssertionError(
+        f"{label}: expected {exc_type.__name__}, but it returned {_describe(result)}"
+    )
+
+
+def _resolve(path: str):
+    """Split ``"torch.nn.functional.linear"`` into (owner object, attribute name)."""
+    parts = path.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            owner = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attr in parts[cut:-1]:
+            owner = getattr(owner, attr)
+        if not hasattr(owner, parts[-1]):
+            raise ValueError(f"forbid: {path!r} does not exist")
+        return owner, parts[-1]
+    raise ValueError(f"forbid: cannot import a module from {path!r}")
+
+
+@contextlib.contextmanager
+def forbid(*paths: str) -> Iterator[None]:
+    """Make the named built-ins raise ``ForbiddenCallError`` inside the block.
+
+    ``paths`` are dotted names such as ``"torch.dot"``, ``"torch.Tensor.dot"``
+    or ``"torch.Tensor.__matmul__"`` (the ``@`` operator). Everything is put
+    back when the block ends, even after an error.
+    """
+    saved = []
+
+    def make_guard(path: str):
+        def guard(*args, **kwargs):
+            raise ForbiddenCallError(
+                f"{path} was called, but this exercise asks you to compute it "
+                f"yourself without {path}"
+            )
+        return guard
+
+    try:
+        for path in paths:
+            owner, attr = _resolve(path)
+            own = attr in vars(owner)
+            saved.append((owner, attr, vars(owner).get(attr), own))
+            setattr(owner, attr, make_guard(path))
+        yield
+    finally:
+        for owner, attr, original, own in reversed(saved):
+            if own:
+                setattr(owner, attr, original)
+            else:
+                delattr(owner, attr)

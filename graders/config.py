@@ -1,0 +1,41 @@
+"""The course's nbgrader settings, shared by the real course and the tests.
+
+``nbgrader_config.py`` at the repository root calls ``configure(c, root)``
+with the repository as course root; the tests call it on a temporary copy.
+"""
+
+from __future__ import annotations
+
+import os
+
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import GetGrades
+
+from graders.feedback import HideHiddenTests
+
+# Where instructor-side data lives, relative to the course root (never committed).
+SUBMITTED = os.path.join("graders", "submitted")
+AUTOGRADED = os.path.join("graders", "autograded")
+FEEDBACK = os.path.join("graders", "feedback")
+GRADEBOOK = os.path.join("graders", "gradebook.db")
+
+
+def configure(c, root: str) -> None:
+    """Fill the traitlets config ``c`` for a course rooted at ``root``."""
+    c.CourseDirectory.course_id = "dlcourse"
+    c.CourseDirectory.root = root
+    c.CourseDirectory.source_directory = "solutions"
+    c.CourseDirectory.release_directory = "notebooks"
+    c.CourseDirectory.submitted_directory = SUBMITTED
+    c.CourseDirectory.autograded_directory = AUTOGRADED
+    c.CourseDirectory.feedback_directory = FEEDBACK
+    c.CourseDirectory.db_url = "sqlite:///" + os.path.join(root, GRADEBOOK)
+    # The chapter sources (chNN_slug.py, with the solutions) stay out of releases.
+    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__",
+                                "feedback", "*.py"]
+    # Training cells take a while on a small CPU: be generous per cell.
+    c.Execute.timeout = 300
+    c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+    # Feedback must not show hidden tests, nor tracebacks that quote them.
+    c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor,
+                                        HideHiddenTests]

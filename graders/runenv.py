@@ -1,0 +1,35 @@
+"""Environment for the Jupyter and nbgrader processes the tools start."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+# Every place where Jupyter, IPython or matplotlib would write into $HOME.
+HOME_WRITERS = {
+    "JUPYTER_CONFIG_DIR": "jupyter-config",
+    "JUPYTER_DATA_DIR": "jupyter-data",
+    "JUPYTER_RUNTIME_DIR": "jupyter-runtime",
+    "IPYTHONDIR": "ipython",
+    "MPLCONFIGDIR": "matplotlib",
+}
+
+
+def tool_env(scratch: str | Path | None = None) -> dict[str, str]:
+    """A copy of ``os.environ`` for subprocesses.
+
+    The running interpreter's bin folder comes first on PATH (nbgrader calls
+    ``alembic`` by name, so it must be found even without an activated venv).
+    With ``scratch``, Jupyter/IPython/matplotlib state goes under that folder
+    instead of the home directory.
+    """
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent),
+                                   env.get("PATH", "")])
+    if scratch is not None:
+        for var, sub in HOME_WRITERS.items():
+            path = Path(scratch) / sub
+            path.mkdir(parents=True, exist_ok=True)
+            env[var] = str(path)
+    return env

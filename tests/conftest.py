@@ -1,0 +1,15 @@
+"""Test-suite set-up: Jupyter, IPython and matplotlib write to a scratch folder.
+
+Nothing the tests start (kernels, nbgrader, nbval) writes into $HOME.
+"""
+
+import atexit
+import os
+import shutil
+import tempfile
+
+from graders.runenv import tool_env
+
+_SCRATCH = tempfile.mkdtemp(prefix="dlcourse-tests-")
+os.environ.update(tool_env(_SCRATCH))
+atexit.register(shutil.rmtree, _SCRATCH, ignore_errors=True)

@@ -1,0 +1,94 @@
+"""Notebook and kernel helpers for the test suite."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import nbformat
+from jupyter_client.manager import KernelManager
+
+from graders.build import chapter_sources
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = [source.stem for source in chapter_sources(ROOT)]
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def solution_path(chapter: str) -> Path:
+    return ROOT / "solutions" / chapter / f"{chapter}.ipynb"
+
+
+def release_path(chapter: str) -> Path:
+    return ROOT / "notebooks" / chapter / f"{chapter}.ipynb"
+
+
+def read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def grade_cells(nb) -> tuple[dict, dict]:
+    """(answer cells, test cells), each a dict grade_id -> cell, in order."""
+    answers, tests = {}, {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            answers[meta["grade_id"]] = cell
+        elif meta.get("grade"):
+            tests[meta["grade_id"]] = cell
+    return answers, tests
+
+
+def cells_checking(answer_id: str, tests: dict) -> list[str]:
+    """The test cells of an answer: ids that start with '<answer id>-tests'."""
+    return [tid for tid in tests if tid.startswith(f"{answer_id}-tests")]
+
+
+def load_mutants(chapter: str):
+    """The WRONG and RIGHT dicts of tests/mutants/<chapter>.py."""
+    path = ROOT / "tests" / "mutants" / f"{chapter}.py"
+    spec = importlib.util.spec_from_file_location(f"mutants_{chapter}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.WRONG, module.RIGHT
+
+
+def error_text(error: dict) -> str:
+    return f"{error['ename']}: {_ANSI.sub('', str(error['evalue']))}"
+
+
+class Kernel:
+    """A real IPython kernel that runs code strings and reports their errors."""
+
+    def __init__(self, cwd: Path, env: dict[str, str] | None = None):
+        self.manager = KernelManager(kernel_name="python3")
+        extra = {"env": env} if env is not None else {}
+        self.manager.start_kernel(cwd=str(cwd), **extra)
+        self.client = self.manager.client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=120)
+
+    def run(self, code: str, timeout: float = 300) -> dict | None:
+        """Execute ``code``; return the error (ename, evalue) or None."""
+        errors = []
+
+        def hook(msg):
+            if msg["msg_type"] == "error":
+                errors.append(msg["content"])
+
+        reply = self.client.execute_interactive(code, timeout=timeout,
+                                                output_hook=hook, store_history=False)
+        if reply["content"]["status"] == "error":
+            return errors[0] if errors else dict(reply["content"])
+        return None
+
+    def close(self) -> None:
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=True)
+
+    def __enter__(self) -> Kernel:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,140 @@
+"""The committed notebooks: in sync with their sources, clean, and leak-free."""
+
+import re
+from collections import Counter
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from graders.build import stale_files
+from graders.feedback import BEGIN, END
+from nbtools import (CHAPTERS, ROOT, grade_cells, read, release_path, solution_path,
+                     cells_checking)
+
+ABSOLUTE_PATH = re.compile(r"(?<![\w.])(/home/|/root/|/work/|/tmp/|/Users/|[A-Z]:\\)")
+
+
+def _regions(source: str, begin: str, end: str) -> list[str]:
+    """The lines inside begin/end marker pairs."""
+    inside, lines = False, []
+    for line in source.split("\n"):
+        if begin in line:
+            inside = True
+        elif end in line:
+            inside = False
+        elif inside:
+            lines.append(line.strip())
+    return lines
+
+
+def test_course_has_chapters_00_to_04():
+    assert CHAPTERS[:5] == ["ch00_introduction", "ch01_linear_algebra", "ch02_calculus",
+                            "ch03_probability", "ch04_optimization"], CHAPTERS
+
+
+def test_notebooks_are_in_sync_with_their_sources():
+    problems = stale_files(ROOT)
+    assert not problems, "\n\n".join(problems)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_committed_notebooks_have_no_outputs(chapter):
+    for path in (solution_path(chapter), release_path(chapter)):
+        for cell in read(path).cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs, f"{path.name} cell {cell.id} has outputs"
+                assert cell.execution_count is None, f"{path.name} cell {cell.id}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_release_leaks_no_solution_and_no_hidden_test(chapter):
+    solution, release = read(solution_path(chapter)), read(release_path(chapter))
+    text = "\n".join(cell.source for cell in release.cells)
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS",
+                   "END HIDDEN TESTS"):
+        assert marker not in text, f"release of {chapter} contains {marker!r}"
+    secret, public = set(), []
+    for cell in solution.cells:
+        secret.update(_regions(cell.source, "BEGIN SOLUTION", "END SOLUTION"))
+        secret.update(_regions(cell.source, BEGIN, END))
+        public.append(re.sub(r"### BEGIN (SOLUTION|HIDDEN TESTS).*?### END \1", "",
+                             cell.source, flags=re.S))
+    public_text = "\n".join(public)
+    # A secret line may also appear outside the secret regions (e.g. a demo).
+    leaked = [line for line in secret
+              if len(line) >= 12 and line not in public_text and line in text]
+    assert not leaked, f"release of {chapter} contains solution/hidden lines: {leaked}"
+
+
+def test_grade_ids_are_unique_across_the_course():
+    ids = Counter()
+    for chapter in CHAPTERS:
+        answers, tests = grade_cells(read(solution_path(chapter)))
+        ids.update([*answers, *tests])
+    assert not [i for i, n in ids.items() if n > 1], ids.most_common(3)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_lint(chapter):
+    nb = read(solution_path(chapter))
+    prefix = chapter[:4].replace("ch", "ch") + "-"
+    answers, tests = grade_cells(nb)
+    problems = []
+    if nb.metadata.get("kernelspec", {}).get("name") != "python3":
+        problems.append("kernelspec is not python3")
+    if len(answers) < 4:
+        problems.append(f"only {len(answers)} graded exercises (at least 4)")
+    for grade_id in [*answers, *tests]:
+        if not grade_id.startswith(prefix):
+            problems.append(f"grade_id {grade_id!r} does not start with {prefix!r}")
+    for answer_id in answers:
+        if not cells_checking(answer_id, tests):
+            problems.append(f"{answer_id} has no test cell")
+    for test_id, cell in tests.items():
+        if not any(test_id.startswith(f"{a}-tests") for a in answers):
+            problems.append(f"{test_id} belongs to no answer cell")
+        visible = cell.source.split(BEGIN)[0]
+        code = [ln for ln in visible.split("\n")[1:]
+                if ln.strip() and not ln.strip().startswith("#")]
+        if not cell.source.lstrip().startswith(('"""', "'''")):
+            problems.append(f"{test_id} does not open with a docstring")
+        if not code:
+            problems.append(f"{test_id} has no visible test")
+        if BEGIN not in cell.source or END not in cell.source:
+            problems.append(f"{test_id} has no hidden tests")
+        if not cell.metadata["nbgrader"].get("points", 0) > 0:
+            problems.append(f"{test_id} is worth no points")
+    text = "\n".join(cell.source for cell in nb.cells)
+    if "ipywidgets" not in text:
+        problems.append("no ipywidgets demo")
+    if "plt." not in text and "plot_" not in text:
+        problems.append("no matplotlib plot")
+    for cell in nb.cells:
+        if ABSOLUTE_PATH.search(cell.source):
+            problems.append(f"cell {cell.id} has an absolute path")
+        if max((len(line) for line in cell.source.split("\n")), default=0) > 88 \
+                and cell.cell_type == "code":
+            problems.append(f"cell {cell.id} has a line over 88 characters")
+    assert not problems, f"{chapter}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_student_release_raises_only_not_implemented_error(chapter):
+    """Run the untouched release: every error is NotImplementedError, every test fails."""
+    path = release_path(chapter)
+    nb = read(path)
+    NotebookClient(nb, timeout=300, allow_errors=True, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    _, tests = grade_cells(nb)
+    errors = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                errors[cell.id] = f"{output.ename}: {output.evalue}"
+    others = {cid: e for cid, e in errors.items()
+              if not e.startswith("NotImplementedError")}
+    assert not others, f"{chapter}: errors other than NotImplementedError: {others}"
+    passing = [tid for tid in tests if tid not in errors]
+    assert not passing, f"{chapter}: test cells pass on the blank release: {passing}"
+    nbformat.validate(nb)
