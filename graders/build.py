@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import json
 import shutil
 import subprocess
 import sys
@@ -130,7 +131,11 @@ def build(source: Path, solutions_root: Path, release_root: Path) -> tuple[Path,
 
 
 def stale_files(root: Path = ROOT, prefixes: list[str] | None = None) -> list[str]:
-    """Build into a temporary folder; list the committed notebooks that differ."""
+    """Build into a temporary folder; list the committed notebooks that differ.
+
+    Notebooks are compared as JSON documents, so a byte-level re-layout (e.g.
+    by an instructor's own ``nbgrader generate_assignment``) is not a change.
+    """
     problems = []
     with tempfile.TemporaryDirectory(prefix="dlcourse-check-") as tmp:
         tmp = Path(tmp)
@@ -145,7 +150,8 @@ def stale_files(root: Path = ROOT, prefixes: list[str] | None = None) -> list[st
                 committed = root / kind / source.parent.name / fresh.name
                 if not committed.exists():
                     problems.append(f"{committed.relative_to(root)} is missing")
-                elif committed.read_text(encoding="utf-8") != fresh.read_text("utf-8"):
+                elif (json.loads(committed.read_text("utf-8"))
+                      != json.loads(fresh.read_text("utf-8"))):
                     diff = difflib.unified_diff(
                         committed.read_text("utf-8").splitlines(),
                         fresh.read_text("utf-8").splitlines(), lineterm="", n=1)

@@ -29,6 +29,7 @@ def configure(c, root: str) -> None:
     c.CourseDirectory.submitted_directory = SUBMITTED
     c.CourseDirectory.autograded_directory = AUTOGRADED
     c.CourseDirectory.feedback_directory = FEEDBACK
+    os.makedirs(os.path.join(root, os.path.dirname(GRADEBOOK)), exist_ok=True)
     c.CourseDirectory.db_url = "sqlite:///" + os.path.join(root, GRADEBOOK)
     # The chapter sources (chNN_slug.py, with the solutions) stay out of releases.
     c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__",

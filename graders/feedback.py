@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
 
 BEGIN = "### BEGIN HIDDEN TESTS"
 END = "### END HIDDEN TESTS"
@@ -59,6 +60,8 @@ def sanitize_error(output: dict, first_hidden: int) -> dict:
 
 class HideHiddenTests(Preprocessor):
     """nbconvert preprocessor: remove hidden tests and their tracebacks."""
+
+    enabled = Bool(True)  # nbconvert preprocessors are off unless enabled
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or BEGIN not in cell.source:

@@ -1,30 +1,1047 @@
 # %% [markdown]
-# # Chapter 00: Introduction
+# # Chapter 00 · Introduction: deep learning, this course, and a first network
 #
-# A stub used to check the build pipeline.
-
-# %%
-import torch
-
-from dlcourse.checks import assert_close, forbid
+# This chapter does four things. It says what deep learning is and which families
+# of networks you will meet; it walks through the map of the 24 chapters; it
+# explains how these notebooks are graded; and it gets your hands on PyTorch:
+# tensors, a neuron, a dense layer, counting parameters, and the question that
+# decides whether a deep network can learn at all: **how to initialise its
+# weights**. It ends with a real network trained on handwritten digits in a few
+# seconds.
+#
+# **Graded exercises** (8 points):
+#
+# | # | function | what it does | points |
+# |---|---|---|---|
+# | 1 | `relu(x)` | the ReLU activation, from elementary operations | 2 |
+# | 2 | `dense_forward(x, W, b)` | a fully connected layer, as `F.linear` | 2 |
+# | 3 | `count_parameters(model)` | the number of trainable parameters | 2 |
+# | 4 | `kaiming_normal_std(fan_in)` | the He/Kaiming initialisation scale | 1 |
+# | 5 | `xavier_uniform_bound(fan_in, fan_out, gain)` | the Glorot/Xavier bound | 1 |
 
 # %% [markdown]
-# ## Exercise: ReLU
+# ## 0.1 What deep learning is
+#
+# In classical programming a person writes the rules. In **machine learning** a
+# program *fits* the rules to examples: it has adjustable numbers (parameters)
+# and an algorithm that tunes them so that the program's outputs match the
+# examples. **Deep learning** is the part of machine learning whose models are
+# *neural networks with many layers*: long chains of simple, differentiable
+# functions
+#
+# $$
+# f(\mathbf{x}) = f_L\bigl(f_{L-1}(\cdots f_2(f_1(\mathbf{x}))\cdots)\bigr),
+# $$
+#
+# where each layer $f_\ell$ is typically a linear map followed by a fixed
+# nonlinearity, and all the layers are trained together, end to end, by
+# gradient descent on a loss (the gradients come from backpropagation, which
+# is the chain rule applied layer by layer; chapter 02).
+#
+# Why stack many layers instead of using one very wide one? Each layer can
+# reuse what the previous one computed. In an image network the first layers
+# end up responding to edges and colour blobs, the middle ones to textures and
+# parts (an eye, a wheel), the last ones to whole objects. Nobody programs
+# these detectors: they are **learned representations**, and learning them
+# from raw data is what sets deep learning apart from methods that need
+# hand-designed features.
+#
+# | | classical machine learning | deep learning |
+# |---|---|---|
+# | features | mostly designed by people | learned from raw data |
+# | data needed | often hundreds of examples | thousands or more (fewer with transfer) |
+# | compute | a laptop CPU | GPUs or other accelerators for large models |
+# | strong on | small tabular data | images, audio, text, anything with structure |
+#
+# Artificial "neurons" are loosely inspired by biological ones, but they are
+# just weighted sums followed by a simple function; the success of deep
+# learning comes from data, compute and a set of engineering ideas (good
+# initialisation, normalisation, residual connections, attention...) that this
+# course teaches one by one.
+
+# %% [markdown]
+# ## 0.2 The families you will meet
+#
+# **Convolutional networks (CNNs, chapter 09)** are built for data on a grid,
+# such as images. A small filter (say $3\times 3$) slides over the image and
+# computes a weighted sum at every position, so the same few weights are reused
+# everywhere: a pattern is detected wherever it appears. The *stride* is the
+# step of the slide (a larger stride gives a smaller output), *padding* adds
+# zeros at the border to control the output size, and the *receptive field* of
+# a unit is the patch of the input that can influence it; it grows with depth.
+# A classic stack is `conv -> ReLU -> pooling -> ... -> dense`. Detectors such
+# as YOLO are CNN-based systems for one task (finding objects), not a separate
+# family.
+#
+# **Recurrent networks (RNNs, chapter 10)** read a sequence one step at a time
+# and carry a hidden state,
+# $\mathbf{h}_t = \tanh(W_x \mathbf{x}_t + W_h \mathbf{h}_{t-1} + \mathbf{b})$.
+# Training multiplies by $W_h$ once per step, so gradients over long sequences
+# tend to vanish or explode (the same problem as in deep networks, see
+# section 0.10). **LSTMs** and **GRUs** add *gates*, learned switches that
+# decide what to keep and what to overwrite. A GRU has an *update gate* (how
+# much of the old state to carry on) and a *reset gate* (how much of the past
+# to use when proposing a new state); it has fewer parameters than an LSTM.
+#
+# **Transformers (chapters 11, 22, 23)** drop the step-by-step reading: every
+# position looks at every other position at once, through **attention**. Each
+# position emits a *query* ("what am I looking for?"), a *key* ("what do I
+# contain?") and a *value* ("what do I pass on?"); stacking them as rows of
+# $Q \in \mathbb{R}^{T_q\times d_k}$, $K \in \mathbb{R}^{T_k\times d_k}$ and
+# $V \in \mathbb{R}^{T_k\times d_v}$,
+#
+# $$
+# \operatorname{Attention}(Q, K, V)
+#   = \operatorname{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}}\right) V ,
+# $$
+#
+# with the softmax taken over each row, so every output row is a weighted
+# average of the values. The $\sqrt{d_k}$ keeps the scores at unit scale: a dot
+# product of $d_k$ independent unit-variance terms has variance $d_k$ (the same
+# argument as weight initialisation, section 0.10). *Multi-head* attention runs
+# several attentions side by side on smaller projections, so different heads
+# can track different relations. Because attention by itself ignores order
+# ("dog bites man" and "man bites dog" contain the same words), positions are
+# injected with *positional encodings*: the sinusoids of the original
+# Transformer, learned vectors, or rotary encodings in many recent models.
+# BERT (an encoder), GPT (a decoder) and T5 (encoder-decoder) are transformers.
+#
+# **Generative models (chapters 20, 21)** learn to produce new data.
+# A **GAN** trains a *generator* that turns noise into samples against a
+# *discriminator* that tries to tell them from real data. A **VAE** learns an
+# encoder to a latent space and a decoder back, with a probabilistic twist that
+# makes the latent space easy to sample from. **Diffusion models** (behind most
+# current image generators) fix a forward process that gradually drowns an
+# image $\mathbf{x}_0$ in Gaussian noise,
+# $\mathbf{x}_t = \sqrt{\bar\alpha_t}\,\mathbf{x}_0
+#   + \sqrt{1-\bar\alpha_t}\,\boldsymbol{\varepsilon}$ with
+# $\boldsymbol{\varepsilon} \sim \mathcal{N}(\mathbf{0}, I)$ and $\bar\alpha_t$
+# falling from about 1 to about 0, and train a network to predict the noise
+# $\boldsymbol{\varepsilon}$ from $\mathbf{x}_t$ and $t$. To generate, they
+# start from pure noise and remove it a little at a time, over many steps.
+#
+# **Transfer learning (chapter 19)**: a network trained on a large dataset has
+# learned features that are useful elsewhere, so instead of starting from
+# random weights you start from *pretrained* ones and *fine-tune* them (all of
+# them, or only a new head with the rest frozen) on your smaller dataset. It
+# needs far less data and compute, which is why it is the default for most
+# applied work; someone still trains the large base models from scratch.
+#
+# | family | typical data | key idea | chapters |
+# |---|---|---|---|
+# | MLP | feature vectors | stacked dense layers | 08 |
+# | CNN | images, spectrograms | local filters shared across positions | 09, 13, 14 |
+# | RNN / LSTM / GRU | sequences, time series | a state carried through time | 10 |
+# | Transformer | text, code, image patches | attention between positions | 11, 22, 23 |
+# | GAN / VAE / diffusion | images, audio | learn to generate new samples | 20, 21 |
+
+# %% [markdown]
+# ## 0.3 The course map
+#
+# Four blocks: the mathematics (01-04), data and tasks (05-07), architectures
+# (08-14, 20-23) and practice (15-19, 24). Every chapter is one notebook like
+# this one, with at least four graded exercises.
+#
+# | ch | topic | what you build |
+# |---|---|---|
+# | 00 | Introduction | ReLU, a dense layer, parameter counts, initialisation |
+# | 01 | Linear algebra | dot products, norms, a linear layer, power iteration, PCA |
+# | 02 | Calculus | numerical derivatives, activation derivatives, backprop by hand |
+# | 03 | Probability | entropy, KL divergence, a stable log-softmax, cross-entropy |
+# | 04 | Optimization | gradient descent, momentum, Adam and AdamW, step by step |
+# | 05 | Data types | one-hot codes, vocabularies, image layouts, spectrograms |
+# | 06 | ML tasks | classification, regression, k-means, a first Q-learning update |
+# | 07 | Data properties | translation equivariance, word order, noise in audio |
+# | 08 | MLP | deep multilayer perceptrons, universal approximation |
+# | 09 | CNN | convolution and pooling from scratch, residual and SE blocks |
+# | 10 | RNN | RNN, LSTM and GRU cells that match PyTorch's |
+# | 11 | Transformers | scaled dot-product and multi-head attention, an encoder block |
+# | 12 | Layers | batch and layer norm, activations, dropout, DropBlock |
+# | 13 | Architecture patterns | residual vs plain depth, dense blocks, attention |
+# | 14 | Modern architectures | a Vision Transformer, compound scaling, model sizes |
+# | 15 | Data preparation | datasets, padding collate, scaling fitted on train only |
+# | 16 | Training | the training loop, early stopping, clipping, LR schedules |
+# | 17 | Metrics | precision, recall, F1, confusion matrix, ROC AUC, regression |
+# | 18 | Debugging | gradient norms, dead ReLUs, overfitting one batch, profiling |
+# | 19 | Transfer learning | freezing, new heads, per-group learning rates |
+# | 20 | GANs | generator, discriminator, the non-saturating loss |
+# | 21 | Autoencoders and VAEs | reparameterisation, the VAE loss, latent walks |
+# | 22 | Attention | additive attention, padding and causal masks, cross-attention |
+# | 23 | Modern transformers | a GPT block, a tiny character GPT, BERT masking |
+# | 24 | Optimization and scaling | warm-up, accumulation, mixed precision, DDP |
+
+# %% [markdown]
+# ## 0.4 How these notebooks work, and how you are graded
+#
+# The notebooks are graded automatically with
+# [nbgrader](https://nbgrader.readthedocs.io). Each exercise has three parts:
+#
+# 1. **A markdown cell** that explains the task, the maths, and what your result
+#    must match.
+# 2. **An answer cell** with a function's signature and docstring, and a body
+#    that reads `# YOUR CODE HERE` / `raise NotImplementedError()`. Replace
+#    those two lines with your code. Keep the function's name and arguments:
+#    the grader calls it by name. **The docstring is the contract**: shapes,
+#    dtypes, devices, edge cases, what must be raised, and which built-ins are
+#    off limits.
+# 3. **A locked test cell**. Run it: if it prints nothing, the visible tests
+#    pass; otherwise its error message says what was expected and what came
+#    out. When the notebook is graded, each test cell also contains **hidden
+#    tests**: more shapes, other dtypes, edge cases from the docstring, and a
+#    check that you did not simply call the built-in you are reimplementing
+#    (while a test runs, such built-ins are replaced by a function that raises
+#    `ForbiddenCallError`). Passing the visible tests is necessary, not
+#    sufficient: read the docstring.
+#
+# Before you submit: **Kernel → Restart Kernel and Run All Cells**, then press
+# **Validate** (or run `nbgrader validate ch00_introduction.ipynb` in a
+# terminal). The grader runs your notebook from top to bottom in a fresh
+# kernel, so a result that only works because of a cell you ran earlier and
+# then deleted will not count. Do not delete, copy or reorder the graded cells:
+# nbgrader recognises them by their hidden ids. Unfinished exercises simply
+# raise `NotImplementedError`, which you will see in cells that use them.
+
+# %% [markdown]
+# ## 0.5 Set-up and environment check
+#
+# Every chapter starts with one imports cell. `dlcourse` is the course's small
+# helper package: device choice, seeding, offline datasets, plots and the
+# checks that the tests use.
+
+# %%
+import math
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import dlcourse
+from dlcourse import environment_report, get_device, progress, set_seed
+from dlcourse.checks import assert_close, assert_shape, expect_raises, forbid
+from dlcourse.data import load_digits, train_test_split
+from dlcourse.plotting import plot_curves, plot_images
+
+# %% [markdown]
+# `get_device()` picks the fastest device available, in the order CUDA GPU,
+# Apple GPU (`mps`), CPU. Every notebook runs unchanged on any of them; set the
+# environment variable `DLCOURSE_DEVICE=cpu` to force the CPU. If the next
+# cell fails, fix your installation first (see the course README).
+
+# %%
+device = get_device()
+set_seed(0)
+print(f"dlcourse {dlcourse.__version__}")
+for key, value in environment_report().items():
+    print(f"{key:>12}: {value}")
+
+torch_version = tuple(int(part) for part in torch.__version__.split(".")[:2])
+assert torch_version >= (2, 3), (
+    f"this course needs PyTorch 2.3 or newer, found {torch.__version__}: "
+    "reinstall the environment from the course README"
+)
+print("environment OK, tensors will live on", device)
+
+# %% [markdown]
+# ## 0.6 Tensors in five minutes
+#
+# A **tensor** is PyTorch's n-dimensional array. Three attributes matter all
+# the time: its `shape`, its `dtype` (`float32` by default for real numbers,
+# `int64` for integers) and its `device` (where it lives and where operations
+# on it run).
+
+# %%
+a = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])  # (2, 3) float32
+b = torch.arange(6).reshape(2, 3)  # (2, 3) int64
+gen = torch.Generator().manual_seed(0)  # an explicit, seeded random stream
+c = torch.randn(2, 3, generator=gen)  # standard normal samples
+print(a.shape, a.dtype, a.device)
+print(b.dtype, c.dtype)
+
+# %% [markdown]
+# Arithmetic is elementwise; reductions take a `dim`; shapes that differ are
+# **broadcast**: dimensions of size 1 (or missing on the left) are stretched to
+# match, without copying. `@` is the matrix product.
+
+# %%
+print(a + 10)  # the scalar is broadcast to (2, 3)
+print(a * torch.tensor([1.0, 0.0, -1.0]))  # (2, 3) * (3,): each row scaled
+print(a.sum(dim=0), a.mean(dim=1))  # column sums (3,), row means (2,)
+print(a @ a.T)  # (2, 3) @ (3, 2) -> (2, 2)
+
+# %% [markdown]
+# Operations need their operands on the same device. Move a tensor with
+# `.to(...)`, and create new tensors *like* an existing one (`x.new_zeros`,
+# `torch.zeros_like`, or `device=x.device`) so that code written on a laptop
+# also runs on a GPU.
+
+# %%
+x = a.to(device=device, dtype=torch.float64)
+print(x.device, x.dtype)
+print(x.new_zeros(3).device, torch.zeros_like(x).dtype)
+
+# %% [markdown]
+# Finally, **autograd**: tensors created with `requires_grad=True` record the
+# operations applied to them, and `.backward()` computes gradients by the chain
+# rule. For $y = (\mathbf{w}^\top\mathbf{x})^2$ we expect
+# $\partial y / \partial \mathbf{w} = 2(\mathbf{w}^\top\mathbf{x})\,\mathbf{x}$;
+# here $\mathbf{w}^\top\mathbf{x} = 4.5$, so the gradient is $9\,\mathbf{x}$.
+
+# %%
+w = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+x = torch.tensor([1.0, 2.0, 3.0])
+y = (w * x).sum() ** 2
+y.backward()
+print(y.item(), w.grad)  # 20.25 and 9 * x = [9, 18, 27]
+
+# %% [markdown]
+# ## 0.7 A first neuron and the ReLU
+#
+# An artificial neuron takes $D$ inputs $\mathbf{x} \in \mathbb{R}^D$, computes
+# a weighted sum plus a bias, and passes it through an **activation function**
+# $\phi$:
+#
+# $$
+# z = \mathbf{w}^\top\mathbf{x} + b = \sum_{i=1}^{D} w_i x_i + b,
+# \qquad a = \phi(z).
+# $$
+#
+# The activation must be nonlinear. Without it, two layers collapse into one:
+# $W_2(W_1\mathbf{x} + \mathbf{b}_1) + \mathbf{b}_2
+# = (W_2 W_1)\mathbf{x} + (W_2\mathbf{b}_1 + \mathbf{b}_2)$, which is again a
+# single linear map, however many layers you stack.
+#
+# The most used activation in hidden layers is the **rectified linear unit**,
+#
+# $$
+# \operatorname{ReLU}(z) = \max(z, 0) =
+# \begin{cases} z & z > 0 \\ 0 & z \le 0 \end{cases},
+# \qquad
+# \operatorname{ReLU}'(z) = \begin{cases} 1 & z > 0 \\ 0 & z < 0 \end{cases}.
+# $$
+#
+# It is cheap, and its gradient is exactly 1 for every active unit, so it does
+# not shrink gradients the way $\tanh$ and the sigmoid do once they saturate.
+#
+# ### Exercise 1: `relu(x)` (2 points)
+#
+# Implement ReLU **from elementary operations**: comparisons, `torch.where`,
+# `torch.maximum` or multiplying by a mask are all fine. The ready-made
+# versions (`torch.relu`, `F.relu`, `Tensor.relu`, `clamp`, `clip`,
+# `F.threshold`) are off limits, and the tests make sure of it. The result
+# must be a new tensor (leave `x` untouched), keep `x`'s dtype and device,
+# and let gradients flow back through autograd.
 
 # %% grade_id="ch00-relu"
 def relu(x):
-    """Elementwise max(x, 0). x: tensor of any shape. Returns same shape/dtype."""
+    """Rectified linear unit, applied elementwise: relu(x) = max(x, 0).
+
+    Args:
+        x: a tensor of any shape (0-d scalars and empty tensors included), of a
+            floating-point or integer dtype, on any device. Its values are
+            finite (NaN and infinities are not tested).
+
+    Returns:
+        A new tensor with the same shape, dtype and device as ``x``: each
+        element equals ``x`` where ``x > 0`` and 0 elsewhere (so relu(0) = 0).
+        ``x`` itself is not modified. The result supports autograd: its
+        gradient with respect to ``x`` is 1 where ``x > 0`` and 0 where
+        ``x < 0``.
+
+    Not allowed: torch.relu, F.relu, Tensor.relu (and their in-place ``_``
+    forms), torch.clamp / clamp_min / clip and F.threshold.
+    """
     ### BEGIN SOLUTION
-    return x.clamp(min=0)
+    return torch.where(x > 0, x, torch.zeros_like(x))
     ### END SOLUTION
 
 
+# %% [markdown]
+# Try it: plot your ReLU and the gradient that autograd computes for it.
+
+# %%
+z = torch.linspace(-3.0, 3.0, 121, requires_grad=True)
+relu(z).sum().backward()  # d(sum relu(z))/dz_i = relu'(z_i)
+fig, ax = plt.subplots(figsize=(6, 3))
+ax.plot(z.detach(), relu(z).detach(), label="relu(z)")
+ax.plot(z.detach(), z.grad, "--", label="gradient from autograd")
+ax.set_xlabel("z")
+ax.grid(alpha=0.3)
+ax.legend()
+plt.show()
+
 # %% grade_id="ch00-relu-tests" points=2
-"""Check relu against torch.relu."""
-x = torch.tensor([-1.0, 0.0, 2.0])
-assert_close(relu(x), torch.tensor([0.0, 0.0, 2.0]), name="relu(x)")
+"""relu: max(x, 0) on a small example; x is left unchanged; no built-in ReLU or clamp.
+
+Hidden tests: random float64 tensors of several shapes (1-d, batch 1, 3-d, 0-d,
+empty) against torch.relu, x unchanged, float32 and int64 dtypes and the device
+kept, and the gradient through autograd.
+"""
+RELU_BUILTINS = (
+    "torch.relu", "torch.relu_", "torch.Tensor.relu", "torch.Tensor.relu_",
+    "torch.nn.functional.relu", "torch.nn.functional.relu_",
+    "torch.nn.functional.threshold", "torch.threshold",
+    "torch.clamp", "torch.clamp_", "torch.clamp_min", "torch.clip",
+    "torch.Tensor.clamp", "torch.Tensor.clamp_", "torch.Tensor.clamp_min",
+    "torch.Tensor.clip",
+)
+x = torch.tensor([-2.0, -0.5, 0.0, 0.5, 3.0])
+with forbid(*RELU_BUILTINS):
+    out = relu(x)
+assert_close(out, torch.tensor([0.0, 0.0, 0.0, 0.5, 3.0]),
+             name="relu([-2, -0.5, 0, 0.5, 3])")
+assert_close(x, torch.tensor([-2.0, -0.5, 0.0, 0.5, 3.0]),
+             name="x after calling relu(x) (x must not change)")
 ### BEGIN HIDDEN TESTS
-with forbid("torch.relu"):
-    y = relu(torch.randn(3, 4, dtype=torch.float64))
-assert_close(y, torch.relu(y), name="relu(randn)")
+test_device = get_device()
+gen = torch.Generator().manual_seed(0)
+for shape in [(7,), (1, 5), (3, 4, 5), (), (0, 3)]:
+    x = torch.randn(shape, generator=gen, dtype=torch.float64).to(test_device)
+    x_before = x.clone()
+    with forbid(*RELU_BUILTINS):
+        out = relu(x)
+    assert_close(out, torch.relu(x), name=f"relu(x) for x of shape {shape}")
+    assert out.device == x.device, (
+        f"relu(x): expected the result on {x.device}, got it on {out.device}")
+    assert_close(x, x_before, name="x after calling relu(x) (x must not change)")
+x32 = torch.tensor([[-1.5, 2.5, 0.0], [0.25, -3.0, 7.0]], device=test_device)
+with forbid(*RELU_BUILTINS):
+    out = relu(x32)
+assert_close(out, torch.relu(x32), name="relu(x) for float32 x")
+x64 = torch.tensor([-3, 0, 4, -1, 7], device=test_device)
+with forbid(*RELU_BUILTINS):
+    out = relu(x64)
+assert_close(out, torch.tensor([0, 0, 4, 0, 7], device=test_device),
+             name="relu(x) for int64 x (the dtype must stay int64)")
+x_grad = torch.tensor([-1.5, 2.0, 0.7, -0.3], dtype=torch.float64,
+                      requires_grad=True)
+with forbid(*RELU_BUILTINS):
+    relu(x_grad).sum().backward()
+assert x_grad.grad is not None, (
+    "relu(x) did not let gradients reach x: use tensor operations, not NumPy "
+    "or .detach()")
+assert_close(x_grad.grad, torch.tensor([0.0, 1.0, 1.0, 0.0], dtype=torch.float64),
+             name="gradient of relu(x).sum() with respect to x")
 ### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 0.8 A dense layer
+#
+# A **dense** (fully connected, linear) layer is $D_\text{out}$ neurons that all
+# read the same $D_\text{in}$ inputs. Stack each neuron's weight vector as a
+# *row* of a matrix $W \in \mathbb{R}^{D_\text{out} \times D_\text{in}}$ and
+# the layer computes $\mathbf{y} = W\mathbf{x} + \mathbf{b}$ for one input.
+# Networks process a **batch** of $N$ inputs at once, stored as the rows of
+# $X \in \mathbb{R}^{N \times D_\text{in}}$; transposing the one-input formula
+# row by row gives
+#
+# $$
+# Y = X W^\top + \mathbf{b},
+# \qquad
+# Y_{nj} = \sum_{i=1}^{D_\text{in}} X_{ni} W_{ji} + b_j,
+# $$
+#
+# where the bias row $\mathbf{b} \in \mathbb{R}^{D_\text{out}}$ is broadcast
+# over the $N$ rows. This is exactly PyTorch's convention: `nn.Linear(D_in,
+# D_out).weight` has shape `(D_out, D_in)` (row $j$ belongs to neuron $j$), and
+# `F.linear(x, W, b)` computes $X W^\top + \mathbf{b}$. Mixing up the layout
+# (writing `x @ W`) is one of the most common bugs; with
+# $D_\text{in} \ne D_\text{out}$ it fails loudly, with a square $W$ it silently
+# computes the wrong thing.
+#
+# ### Exercise 2: `dense_forward(x, W, b)` (2 points)
+#
+# Implement the forward pass with matrix operations (`@`, `.T`, `torch.matmul`,
+# `torch.einsum`...), without `F.linear` or `nn.Linear`. The layer may have no
+# bias: then `b` is `None`. The result must match `F.linear(x, W, b)`.
+
+# %% grade_id="ch00-dense"
+def dense_forward(x, W, b):
+    """Forward pass of a dense layer: y = x W^T + b.
+
+    N is the batch size, D_in the number of input features and D_out the
+    number of output features (neurons).
+
+    Args:
+        x: inputs, shape (N, D_in). N may be 1, or even 0 (an empty batch).
+        W: weights in PyTorch's layout, shape (D_out, D_in): row j holds the
+            weights of output j (the layout of ``nn.Linear.weight``).
+        b: biases, shape (D_out,), or None for a layer without bias.
+        x, W and b (when given) share one floating-point dtype and one device.
+
+    Returns:
+        y of shape (N, D_out), with y[n, j] = sum_i x[n, i] * W[j, i] + b[j]
+        (without the b[j] term when b is None): the same as
+        ``F.linear(x, W, b)``, with the dtype and device of x.
+
+    Not allowed: F.linear and nn.Linear.
+    """
+    ### BEGIN SOLUTION
+    y = x @ W.T  # (N, D_in) @ (D_in, D_out) -> (N, D_out)
+    if b is not None:
+        y = y + b  # (D_out,) broadcast over the N rows
+    return y
+    ### END SOLUTION
+
+
+# %% [markdown]
+# Try it: your function should agree with PyTorch's own layer.
+
+# %%
+layer = nn.Linear(3, 4)  # in_features=3, out_features=4
+print("weight shape:", tuple(layer.weight.shape))  # (D_out, D_in) = (4, 3)
+x = torch.randn(5, 3)
+with torch.no_grad():
+    same = torch.allclose(dense_forward(x, layer.weight, layer.bias), layer(x))
+print("dense_forward matches nn.Linear:", same)
+
+# %% grade_id="ch00-dense-tests" points=2
+"""dense_forward: a hand-computed example with and without bias; no F.linear.
+
+Hidden tests: random float64 inputs of distinct sizes (batch 1, an empty batch,
+one input feature, a square W) against F.linear with and without bias; float32
+and the device kept.
+"""
+x = torch.tensor([[1.0, 2.0, 3.0], [0.0, -1.0, 1.0]])  # (N=2, D_in=3)
+W = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0],
+                  [0.0, 0.0, 1.0], [1.0, 1.0, 1.0]])  # (D_out=4, D_in=3)
+b = torch.tensor([0.5, -0.5, 0.0, 10.0])  # (D_out=4,)
+with forbid("torch.nn.functional.linear"):
+    y = dense_forward(x, W, b)
+    y_no_bias = dense_forward(x, W, None)
+assert_shape(y, (2, 4), name="dense_forward(x, W, b) with x (2, 3), W (4, 3)")
+assert_close(y, torch.tensor([[1.5, 1.5, 3.0, 16.0], [0.5, -1.5, 1.0, 10.0]]),
+             name="dense_forward(x, W, b)")
+assert_close(y_no_bias, torch.tensor([[1.0, 2.0, 3.0, 6.0], [0.0, -1.0, 1.0, 0.0]]),
+             name="dense_forward(x, W, None)")
+### BEGIN HIDDEN TESTS
+test_device = get_device()
+gen = torch.Generator().manual_seed(1)
+
+
+def draw(*shape):
+    return torch.randn(*shape, generator=gen, dtype=torch.float64).to(test_device)
+
+
+for n, d_in, d_out in [(5, 3, 4), (1, 7, 2), (6, 1, 3), (0, 4, 5), (3, 6, 6)]:
+    x, W, b = draw(n, d_in), draw(d_out, d_in), draw(d_out)
+    with forbid("torch.nn.functional.linear"):
+        y = dense_forward(x, W, b)
+        y_no_bias = dense_forward(x, W, None)
+    sizes = f"x {tuple(x.shape)}, W {tuple(W.shape)}"
+    assert_close(y, F.linear(x, W, b), rtol=1e-10, atol=1e-12,
+                 name=f"dense_forward(x, W, b) with {sizes}")
+    assert_close(y_no_bias, F.linear(x, W), rtol=1e-10, atol=1e-12,
+                 name=f"dense_forward(x, W, None) with {sizes}")
+    assert y.device == x.device, (
+        f"dense_forward: expected the result on {x.device}, got it on {y.device}")
+x = torch.randn(4, 5, generator=gen).to(test_device)
+W = torch.randn(3, 5, generator=gen).to(test_device)
+b = torch.randn(3, generator=gen).to(test_device)
+with forbid("torch.nn.functional.linear"):
+    y = dense_forward(x, W, b)
+assert_close(y, F.linear(x, W, b), rtol=1e-5, atol=1e-6,
+             name="dense_forward on float32 inputs (the dtype must stay float32)")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 0.9 Models and their parameters
+#
+# In PyTorch a model is an `nn.Module`; layers are modules too, and modules
+# nest. Every learnable tensor is an `nn.Parameter`, and
+# `model.parameters()` walks through all of them, in every submodule, each
+# shared parameter once. A dense layer with $D_\text{in}$ inputs and
+# $D_\text{out}$ outputs has $D_\text{in} D_\text{out} + D_\text{out}$
+# parameters (weights plus biases).
+#
+# Two things are *not* trainable parameters, and both will matter later:
+#
+# * **frozen parameters**, whose `requires_grad` is `False`: the optimiser
+#   leaves them alone. Transfer learning (chapter 19) freezes most of a
+#   pretrained network.
+# * **buffers**, tensors that are saved with the model but not learned, such as
+#   the running mean and variance of batch normalisation (chapter 12). They
+#   appear in `model.state_dict()` but not in `model.parameters()`.
+#
+# ### Exercise 3: `count_parameters(model)` (2 points)
+#
+# Return the number of **trainable** parameters, i.e. scalars that an optimiser
+# would update, as a plain Python `int`. This is the number people quote when
+# they say a model "has 7B parameters".
+
+# %% grade_id="ch00-count-parameters"
+def count_parameters(model):
+    """Number of trainable scalar parameters of a PyTorch module.
+
+    Args:
+        model: an ``nn.Module`` (it may contain submodules).
+
+    Returns:
+        A Python ``int`` (not a tensor): the sum of ``numel()`` over the
+        parameters of ``model`` and all its submodules that have
+        ``requires_grad=True``. Frozen parameters (``requires_grad=False``) and
+        buffers (e.g. BatchNorm's running statistics) are not counted; a
+        parameter shared by several submodules (tied weights) is counted once;
+        a 0-d parameter counts as 1; a module without parameters gives 0.
+    """
+    ### BEGIN SOLUTION
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+    ### END SOLUTION
+
+
+# %% [markdown]
+# Try it: the network we will train on digits at the end of the chapter has
+# $64 \cdot 64 + 64 = 4160$ parameters in its hidden layer and
+# $64 \cdot 10 + 10 = 650$ in its output layer. Freezing the hidden layer
+# leaves only the output layer trainable.
+
+# %%
+net = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+print("trainable parameters:", count_parameters(net))  # 4810
+net[0].requires_grad_(False)  # freeze the hidden layer
+print("after freezing the hidden layer:", count_parameters(net))  # 650
+
+# %% grade_id="ch00-count-parameters-tests" points=2
+"""count_parameters: nn.Linear and a small MLP, returned as a Python int.
+
+Hidden tests: a frozen layer is excluded, BatchNorm buffers are excluded, tied
+weights count once, a 0-d parameter counts 1, no bias, no parameters at all.
+"""
+n = count_parameters(nn.Linear(3, 5))
+assert type(n) is int, (
+    f"count_parameters: expected a Python int, got {type(n).__name__} {n!r}")
+assert n == 20, f"count_parameters(nn.Linear(3, 5)): expected 3*5 + 5 = 20, got {n}"
+mlp = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
+n = count_parameters(mlp)
+assert n == 44, (
+    f"count_parameters(Linear(4, 6), ReLU, Linear(6, 2)): expected "
+    f"(4*6 + 6) + (6*2 + 2) = 44, got {n}")
+### BEGIN HIDDEN TESTS
+def check_count(model, expected, what):
+    got = count_parameters(model)
+    assert type(got) is int, (
+        f"count_parameters({what}): expected a Python int, got "
+        f"{type(got).__name__} {got!r}")
+    assert got == expected, f"count_parameters({what}): expected {expected}, got {got}"
+
+
+frozen = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
+frozen[0].requires_grad_(False)
+check_count(frozen, 14, "an MLP whose first layer is frozen (only 6*2 + 2 train)")
+check_count(nn.Sequential(nn.Linear(5, 8), nn.BatchNorm1d(8)), 64,
+            "Linear(5, 8) + BatchNorm1d(8): 48 + 16; running stats are buffers")
+embed, head = nn.Embedding(10, 4), nn.Linear(4, 10, bias=False)
+head.weight = embed.weight  # tied weights: one tensor used by two modules
+check_count(nn.Sequential(embed, head), 40,
+            "an embedding tied to the output layer (the shared weight counts once)")
+scalar = nn.Module()
+scalar.temperature = nn.Parameter(torch.tensor(2.0))
+check_count(scalar, 1, "a module with a single 0-d parameter")
+check_count(nn.Linear(7, 3, bias=False), 21, "nn.Linear(7, 3, bias=False)")
+check_count(nn.ReLU(), 0, "nn.ReLU(), which has no parameters")
+check_count(nn.Conv2d(3, 8, kernel_size=5), 608, "nn.Conv2d(3, 8, 5): 8*3*5*5 + 8")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 0.10 Weight initialisation: why the scale matters
+#
+# Before training, weights are random. How random is not a detail: in a deep
+# network the wrong scale makes the signal **explode or vanish** exponentially
+# with depth, and then nothing learns.
+#
+# Take one dense layer without bias, $z_j = \sum_{i=1}^{n} W_{ji} h_i$, with
+# $n = D_\text{in}$ inputs $h_i$ and weights drawn independently with mean 0
+# and variance $\sigma^2$. Because the weights are independent of the inputs
+# and have mean zero,
+#
+# $$
+# \operatorname{Var}(z_j) = \sum_{i=1}^{n} \operatorname{Var}(W_{ji} h_i)
+#   = n\,\sigma^2\,\mathbb{E}[h_i^2].
+# $$
+#
+# * **tanh, near zero**, is close to the identity, so
+#   $\mathbb{E}[h^2] \approx \operatorname{Var}(z_\text{previous})$: each layer
+#   multiplies the variance by $n\sigma^2$.
+# * **ReLU** zeroes the negative half of a symmetric $z$, so
+#   $\mathbb{E}[\operatorname{ReLU}(z)^2] = \tfrac12\operatorname{Var}(z)$: each
+#   layer multiplies the variance by $\tfrac12 n\sigma^2$.
+#
+# After $L$ layers the variance is multiplied by that factor $L$ times. With
+# $n = 256$ and the "obvious" $\sigma = 1$, a ReLU network multiplies the
+# standard deviation by $\sqrt{128} \approx 11$ per layer, i.e. by about
+# $10^{31}$ after 30 layers; with $\sigma = 0.01$ it multiplies it by $0.11$,
+# and the signal is $10^{-29}$ after 30 layers. The backward pass has the same
+# problem with $D_\text{out}$ in place of $D_\text{in}$: gradients explode or
+# vanish too. The fix is to choose $\sigma^2$ so that the factor is 1:
+#
+# * **Glorot/Xavier** (for tanh and linear layers, 2010) compromises between
+#   the forward condition $n_\text{in}\sigma^2 = 1$ and the backward condition
+#   $n_\text{out}\sigma^2 = 1$:
+#   $$\sigma^2 = \frac{2}{n_\text{in} + n_\text{out}}.$$
+#   Drawn from a uniform distribution $\mathcal{U}(-a, a)$, whose variance is
+#   $a^2/3$, this gives the bound
+#   $a = \sqrt{6 / (n_\text{in} + n_\text{out})}$.
+# * **He/Kaiming** (for ReLU, 2015) restores the factor $\tfrac12$ lost to the
+#   ReLU: $\sigma^2 = 2 / n_\text{in}$, i.e. a normal distribution with
+#   standard deviation $\sigma = \sqrt{2 / n_\text{in}}$.
+#
+# PyTorch writes both with a **gain** $g$ that depends on the activation
+# (`nn.init.calculate_gain`: 1 for linear, $5/3$ for tanh, $\sqrt2$ for ReLU):
+# Xavier uses $g\sqrt{2/(n_\text{in} + n_\text{out})}$ as its standard
+# deviation and Kaiming uses $g/\sqrt{n_\text{in}}$. Here $n_\text{in}$ and
+# $n_\text{out}$ are called the **fan-in** and **fan-out**; for a weight of
+# shape `(D_out, D_in)` they are `D_in` and `D_out`.
+#
+# Let us see it. The cell below pushes a batch of 512 standard-normal vectors
+# through 30 dense layers of width 256, initialised with `torch.nn.init`, and
+# records the standard deviation of the activations after every layer. It
+# computes in float64 on the CPU so that values from $10^{-30}$ to $10^{30}$
+# stay representable.
+
+# %%
+INITS = {  # each entry fills a weight of shape (D_out, D_in) in place
+    "normal(0, 1)": lambda W, g: nn.init.normal_(W, 0.0, 1.0, generator=g),
+    "normal(0, 0.01)": lambda W, g: nn.init.normal_(W, 0.0, 0.01, generator=g),
+    "xavier uniform": lambda W, g: nn.init.xavier_uniform_(W, generator=g),
+    "kaiming normal": lambda W, g: nn.init.kaiming_normal_(
+        W, nonlinearity="relu", generator=g),
+}
+ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh}
+
+
+def activation_stds(scheme, activation, depth=30, width=256, batch=512, seed=0):
+    """Std of the activations after each of `depth` random dense layers.
+
+    Returns (stds, h): a list of `depth` floats and the last activations
+    (batch, width).
+    """
+    gen = torch.Generator().manual_seed(seed)
+    h = torch.randn(batch, width, generator=gen, dtype=torch.float64)
+    W = torch.empty(width, width, dtype=torch.float64)
+    stds = []
+    for _ in range(depth):
+        INITS[scheme](W, gen)  # fresh random weights for every layer
+        h = ACTIVATIONS[activation](h @ W.T)  # (batch, width)
+        stds.append(h.std().item())
+    return stds, h
+
+
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
+for ax, activation in zip(axes, ACTIVATIONS):
+    for scheme in INITS:
+        stds, _ = activation_stds(scheme, activation)
+        ax.plot(range(1, len(stds) + 1), stds, marker=".", label=scheme)
+    ax.set_yscale("log")
+    ax.set_title(f"{activation} network, width 256")
+    ax.set_xlabel("layer")
+    ax.grid(alpha=0.3)
+axes[0].set_ylabel("std of the activations")
+axes[1].legend()
+plt.show()
+
+# %% [markdown]
+# Read the plot: with ReLU, $\mathcal{N}(0, 1)$ explodes and
+# $\mathcal{N}(0, 0.01^2)$ vanishes as straight lines on the log scale (a
+# constant factor per layer), Xavier loses a factor $\sqrt2$ per layer
+# (it does not account for the ReLU), and Kaiming stays flat. With tanh the
+# large init does not explode, because tanh is bounded, but the units
+# **saturate** at $\pm 1$ where the derivative is almost zero, so gradients
+# vanish instead. Use the widget to explore: look at the histogram of the last
+# layer's activations for `normal(0, 1)` with tanh.
+
+# %%
+def show_activations(scheme="kaiming normal", activation="relu", depth=20,
+                     width=256):
+    stds, h = activation_stds(scheme, activation, depth=depth, width=width)
+    _, (ax_std, ax_hist) = plt.subplots(1, 2, figsize=(11, 3.4))
+    ax_std.semilogy(range(1, depth + 1), stds, "o-")
+    ax_std.set_xlabel("layer")
+    ax_std.set_ylabel("std of the activations")
+    ax_std.grid(alpha=0.3)
+    ax_hist.hist(h.flatten().numpy(), bins=60)
+    ax_hist.set_title(f"layer {depth}: std {stds[-1]:.3g}")
+    plt.show()
+
+
+demo = widgets.interact(show_activations, scheme=list(INITS),
+                        activation=list(ACTIVATIONS), depth=(1, 50),
+                        width=[16, 64, 256, 1024])
+
+# %% [markdown]
+# ### Exercise 4: `kaiming_normal_std(fan_in)` (1 point)
+#
+# Return the standard deviation of He/Kaiming normal initialisation for a ReLU
+# layer with `fan_in` inputs per neuron: the $\sigma$ derived above, the one
+# `nn.init.kaiming_normal_(W, mode="fan_in", nonlinearity="relu")` samples
+# with. A layer must have at least one input: raise a `ValueError` otherwise.
+
+# %% grade_id="ch00-kaiming-std"
+def kaiming_normal_std(fan_in):
+    """Standard deviation of He/Kaiming normal initialisation for ReLU layers.
+
+    Args:
+        fan_in: the number of inputs of each neuron (D_in for a dense layer
+            whose weight has shape (D_out, D_in)), a Python int.
+
+    Returns:
+        A Python float (not a tensor): the standard deviation that makes
+        E[h^2] the same before and after a ReLU layer, equal to the one that
+        ``nn.init.kaiming_normal_(W, mode="fan_in", nonlinearity="relu")``
+        uses for a weight with ``fan_in`` columns.
+
+    Raises:
+        ValueError: if fan_in < 1.
+    """
+    ### BEGIN SOLUTION
+    if fan_in < 1:
+        raise ValueError(f"fan_in must be at least 1, got {fan_in}")
+    return math.sqrt(2.0 / fan_in)
+    ### END SOLUTION
+
+
+# %% grade_id="ch00-kaiming-std-tests" points=1
+"""kaiming_normal_std: sqrt(2 / fan_in) as a Python float; ValueError for 0.
+
+Hidden tests: several fan_in against nn.init.calculate_gain("relu") / sqrt(fan_in)
+and against the std of weights drawn by nn.init.kaiming_normal_; a negative fan_in.
+"""
+std = kaiming_normal_std(2)
+assert isinstance(std, float), (
+    f"kaiming_normal_std(2): expected a Python float, got {type(std).__name__} "
+    f"{std!r}")
+assert_close(std, 1.0, rtol=1e-12, name="kaiming_normal_std(2)")
+assert_close(kaiming_normal_std(50), 0.2, rtol=1e-12, name="kaiming_normal_std(50)")
+expect_raises(ValueError, kaiming_normal_std, 0, name="kaiming_normal_std(0)")
+### BEGIN HIDDEN TESTS
+for fan_in in (1, 3, 64, 257, 1000):
+    std = kaiming_normal_std(fan_in)
+    assert isinstance(std, float), (
+        f"kaiming_normal_std({fan_in}): expected a Python float, got "
+        f"{type(std).__name__}")
+    assert_close(std, nn.init.calculate_gain("relu") / math.sqrt(fan_in),
+                 rtol=1e-9, name=f"kaiming_normal_std({fan_in})")
+gen = torch.Generator().manual_seed(2)
+for fan_in in (3, 100):
+    W = torch.empty(4000, fan_in, dtype=torch.float64)
+    nn.init.kaiming_normal_(W, mode="fan_in", nonlinearity="relu", generator=gen)
+    assert_close(kaiming_normal_std(fan_in), W.std().item(), rtol=0.03,
+                 name=f"kaiming_normal_std({fan_in}) vs the std of weights "
+                      f"drawn by nn.init.kaiming_normal_")
+expect_raises(ValueError, kaiming_normal_std, -4, name="kaiming_normal_std(-4)")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 5: `xavier_uniform_bound(fan_in, fan_out, gain)` (1 point)
+#
+# Return the bound $a$ of Glorot/Xavier *uniform* initialisation: weights are
+# drawn from $\mathcal{U}(-a, a)$ with the variance
+# $g^2 \cdot 2/(n_\text{in} + n_\text{out})$, where $g$ is the gain. It must
+# equal the bound of `nn.init.xavier_uniform_(W, gain=gain)` for a weight `W`
+# of shape `(fan_out, fan_in)`. Careful: the bound is not the standard
+# deviation. Both fans must be at least 1, otherwise raise a `ValueError`.
+
+# %% grade_id="ch00-xavier-bound"
+def xavier_uniform_bound(fan_in, fan_out, gain=1.0):
+    """Bound a of Glorot/Xavier uniform initialisation, weights ~ U(-a, a).
+
+    Args:
+        fan_in: inputs per neuron (D_in), a Python int.
+        fan_out: outputs of the layer (D_out), a Python int.
+        gain: a positive float that scales the bound for the activation that
+            follows (``nn.init.calculate_gain``: 1 for linear, 5/3 for tanh).
+
+    Returns:
+        A Python float (not a tensor): the bound ``a`` for which U(-a, a) has
+        variance ``gain**2 * 2 / (fan_in + fan_out)``, equal to the bound that
+        ``nn.init.xavier_uniform_(W, gain=gain)`` uses for W of shape
+        (fan_out, fan_in).
+
+    Raises:
+        ValueError: if fan_in < 1 or fan_out < 1.
+    """
+    ### BEGIN SOLUTION
+    if fan_in < 1 or fan_out < 1:
+        raise ValueError(f"fans must be at least 1, got {fan_in} and {fan_out}")
+    return gain * math.sqrt(6.0 / (fan_in + fan_out))
+    ### END SOLUTION
+
+
+# %% grade_id="ch00-xavier-bound-tests" points=1
+"""xavier_uniform_bound: gain * sqrt(6 / (fan_in + fan_out)) as a Python float.
+
+Hidden tests: several fans and gains against PyTorch's formula, the range of the
+weights drawn by nn.init.xavier_uniform_, and ValueError for empty fans.
+"""
+bound = xavier_uniform_bound(1, 2)
+assert isinstance(bound, float), (
+    f"xavier_uniform_bound(1, 2): expected a Python float, got "
+    f"{type(bound).__name__} {bound!r}")
+assert_close(bound, math.sqrt(2.0), rtol=1e-12,
+             name="xavier_uniform_bound(1, 2) = sqrt(6 / 3)")
+assert_close(xavier_uniform_bound(3, 3), 1.0, rtol=1e-12,
+             name="xavier_uniform_bound(3, 3) = sqrt(6 / 6)")
+assert_close(xavier_uniform_bound(10, 14, gain=2.0), 1.0, rtol=1e-12,
+             name="xavier_uniform_bound(10, 14, gain=2.0) = 2 * sqrt(6 / 24)")
+expect_raises(ValueError, xavier_uniform_bound, 4, 0,
+              name="xavier_uniform_bound(4, 0)")
+### BEGIN HIDDEN TESTS
+for fan_in, fan_out, gain in [(1, 1, 1.0), (7, 2, 1.0), (256, 100, 5.0 / 3.0),
+                              (300, 1000, 0.5), (64, 10, math.sqrt(2.0))]:
+    bound = xavier_uniform_bound(fan_in, fan_out, gain)
+    assert isinstance(bound, float), (
+        f"xavier_uniform_bound({fan_in}, {fan_out}, {gain:.4g}): expected a Python "
+        f"float, got {type(bound).__name__}")
+    std = gain * math.sqrt(2.0 / (fan_in + fan_out))  # PyTorch's own formula
+    assert_close(bound, math.sqrt(3.0) * std, rtol=1e-9,
+                 name=f"xavier_uniform_bound({fan_in}, {fan_out}, {gain:.4g})")
+gen = torch.Generator().manual_seed(3)
+for fan_in, fan_out, gain in [(300, 100, 1.0), (7, 2000, 5.0 / 3.0)]:
+    W = torch.empty(fan_out, fan_in, dtype=torch.float64)
+    nn.init.xavier_uniform_(W, gain=gain, generator=gen)
+    bound = xavier_uniform_bound(fan_in, fan_out, gain)
+    largest = W.abs().max().item()
+    assert 0.995 * bound <= largest <= bound * (1 + 1e-9), (
+        f"xavier_uniform_bound({fan_in}, {fan_out}, {gain:.4g}) = {bound:.6g}, but "
+        f"nn.init.xavier_uniform_ drew weights up to {largest:.6g} in absolute value")
+expect_raises(ValueError, xavier_uniform_bound, 0, 5, name="xavier_uniform_bound(0, 5)")
+expect_raises(ValueError, xavier_uniform_bound, -1, 3,
+              name="xavier_uniform_bound(-1, 3)")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Try it: initialise a 30-layer ReLU stack with your Kaiming standard deviation
+# and a 30-layer tanh stack with your Xavier bound (tanh gain $5/3$). The
+# activation scale should stay roughly constant, as in the plot above.
+
+# %%
+gen = torch.Generator().manual_seed(0)
+width = 256
+h_relu = torch.randn(512, width, generator=gen, dtype=torch.float64)
+h_tanh = h_relu.clone()
+std = kaiming_normal_std(width)
+bound = xavier_uniform_bound(width, width, gain=5.0 / 3.0)
+for layer_index in range(1, 31):
+    W = torch.randn(width, width, generator=gen, dtype=torch.float64) * std
+    h_relu = torch.relu(h_relu @ W.T)
+    U = torch.rand(width, width, generator=gen, dtype=torch.float64)
+    h_tanh = torch.tanh(h_tanh @ (2 * bound * U - bound).T)  # U(-a, a)
+    if layer_index % 10 == 0:
+        print(f"layer {layer_index}: relu std {h_relu.std().item():.3f}, "
+              f"tanh std {h_tanh.std().item():.3f}")
+
+# %% [markdown]
+# ## 0.11 A first training run
+#
+# Time to train. The data are the 1,797 handwritten digits that ship with
+# scikit-learn: $8 \times 8$ grey images, flattened to 64 features in $[0, 1]$,
+# with labels 0-9. They load offline in a blink. We keep 20% aside as a test
+# set that training never sees.
+
+# %%
+X, y = load_digits()  # X: (1797, 64) float32 in [0, 1]; y: (1797,) int64
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_fraction=0.2, seed=0)
+print("train:", tuple(X_train.shape), " test:", tuple(X_test.shape))
+plot_images(X_train[:16].reshape(-1, 8, 8), labels=y_train[:16].tolist())
+plt.show()
+X_train, X_test = X_train.to(device), X_test.to(device)
+y_train, y_test = y_train.to(device), y_test.to(device)
+
+# %% [markdown]
+# The training loop below is the pattern that chapter 16 studies in detail:
+# shuffle, cut into mini-batches, and for each batch compute the loss
+# (cross-entropy, chapter 03), backpropagate, and let the optimiser update the
+# weights (SGD with momentum, chapter 04). After each epoch (one pass over the
+# training set) we measure the accuracy on the test set.
+
+# %%
+def train_classifier(net, num_epochs, lr, batch_size=64, seed=0):
+    """Mini-batch SGD with momentum on the digits; returns the history."""
+    gen = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
+    history = {"train loss": [], "test accuracy": []}
+    for _ in progress(range(num_epochs), desc="epochs"):
+        net.train()
+        order = torch.randperm(len(X_train), generator=gen).to(X_train.device)
+        total = 0.0
+        for start in range(0, len(order), batch_size):
+            batch = order[start:start + batch_size]
+            loss = F.cross_entropy(net(X_train[batch]), y_train[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(batch)
+        net.eval()
+        with torch.no_grad():
+            y_hat = net(X_test).argmax(dim=1)
+        history["train loss"].append(total / len(X_train))
+        history["test accuracy"].append((y_hat == y_test).float().mean().item())
+    return history
+
+
+NUM_EPOCHS = 15  # a knob: raise it if you are curious (or have a GPU)
+set_seed(0)
+net = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10)).to(device)
+history = train_classifier(net, NUM_EPOCHS, lr=0.05)
+print(f"test accuracy after {NUM_EPOCHS} epochs: {history['test accuracy'][-1]:.3f}")
+fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 3.4))
+plot_curves({"train loss": history["train loss"]}, xlabel="epoch", ax=ax_loss)
+plot_curves({"test accuracy": history["test accuracy"]}, xlabel="epoch", ax=ax_acc)
+plt.show()
+
+# %% [markdown]
+# About 96% of unseen digits are classified correctly after a second of
+# training. Now the lesson of section 0.10 in a real network: a **deep** plain
+# ReLU network (8 hidden layers of width 64) trained the same way, with three
+# initialisations. PyTorch's default for `nn.Linear` draws weights from
+# $\mathcal{U}(-1/\sqrt{n_\text{in}}, 1/\sqrt{n_\text{in}})$, whose variance
+# $1/(3 n_\text{in})$ is six times smaller than He's $2/n_\text{in}$: harmless
+# for two layers, but after eight ReLU layers the signal has shrunk by about
+# $0.4^8 \approx 10^{-3}$. Normalisation layers (chapter 12) and residual
+# connections (chapter 13) are the other half of the cure for deep networks.
+
+# %%
+def deep_mlp(init, depth=8, width=64, seed=0):
+    """A plain ReLU MLP 64 -> width (x depth) -> 10, initialised on the CPU."""
+    torch.manual_seed(seed)  # PyTorch's default init uses the global generator
+    sizes = [64] + [width] * depth
+    layers = []
+    for d_in, d_out in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(d_in, d_out), nn.ReLU()]
+    net = nn.Sequential(*layers, nn.Linear(width, 10))
+    if init != "pytorch default":
+        gen = torch.Generator().manual_seed(seed)
+        for module in net:
+            if isinstance(module, nn.Linear):
+                INITS[init](module.weight, gen)
+                nn.init.zeros_(module.bias)
+    return net.to(device)  # initialise on the CPU, then move
+
+
+curves = {}
+for init in ("pytorch default", "xavier uniform", "kaiming normal"):
+    history = train_classifier(deep_mlp(init), num_epochs=10, lr=0.02)
+    curves[init] = history["test accuracy"]
+    print(f"{init:>16}: test accuracy {history['test accuracy'][-1]:.3f}")
+ax = plot_curves(curves, xlabel="epoch", ylabel="test accuracy")
+ax.set_title("8 hidden ReLU layers, SGD with momentum")
+plt.show()
+
+# %% [markdown]
+# ## 0.12 Summary
+#
+# * Deep learning fits long chains of simple differentiable layers end to end
+#   and learns its own features; CNNs, RNNs, transformers and generative models
+#   are the families you will build in this course.
+# * A dense layer computes $Y = XW^\top + \mathbf{b}$ with $W$ of shape
+#   `(D_out, D_in)`; nonlinear activations such as ReLU keep the layers from
+#   collapsing into one.
+# * "The number of parameters" means the trainable ones; frozen parameters and
+#   buffers are different things.
+# * The initial weight scale multiplies the signal by a constant factor per
+#   layer. Xavier ($\sigma^2 = 2/(n_\text{in} + n_\text{out})$) and Kaiming
+#   ($\sigma^2 = 2/n_\text{in}$, for ReLU) keep that factor near 1.
+#
+# Next, chapter 01 revisits the linear algebra behind all of this: dot
+# products, norms, matrix products and what a linear layer does to space.
+# Before you move on: restart the kernel, run all cells, and validate.

@@ -1,0 +1,1174 @@
+# %% [markdown]
+# # Chapter 02: Calculus for deep learning
+#
+# A neural network learns by nudging its parameters so that a loss goes down.
+# Which way to nudge each parameter, and how hard, is exactly what a derivative
+# says. This chapter builds the calculus that every training loop rests on, and
+# checks each formula twice: against a numerical estimate and against PyTorch's
+# automatic differentiation (*autograd*).
+#
+# You will:
+#
+# - estimate derivatives with finite differences, and see why the step can be
+#   neither too large nor too small (2.1-2.2);
+# - derive the derivatives of the classic activations and implement them so
+#   that they never overflow (2.3);
+# - see the gradient as the direction of steepest ascent (2.4);
+# - use autograd: computational graphs, `requires_grad`, `backward`, gradient
+#   accumulation, `no_grad` (2.5);
+# - write a gradient checker, the standard tool to debug gradients (2.6);
+# - backpropagate by hand through a two-layer network and match autograd to
+#   ten digits (2.7).
+#
+# **Graded exercises (12 points):** `numerical_derivative` (2), `sigmoid` (2),
+# `sigmoid_derivative` (1), `relu_derivative` (1), `tanh_derivative` (1),
+# `numerical_gradient` (2), `two_layer_backward` (3). Every exercise has visible
+# tests below it; the grader runs more (hidden) tests of the same contract, so
+# read each docstring carefully: it is the specification.
+
+# %%
+import math
+import time
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from dlcourse import get_device
+from dlcourse.checks import assert_close, assert_shape, forbid
+from dlcourse.plotting import plot_contour, plot_curves
+
+DEVICE = get_device()
+# The tests forbid these inside exercises that ask you to derive a gradient
+# yourself: autograd is what checks your answer, it cannot be the answer.
+AUTOGRAD_APIS = ("torch.autograd.grad", "torch.autograd.backward",
+                 "torch.Tensor.backward", "torch.func.grad", "torch.func.vjp",
+                 "torch.func.jacrev")
+print(f"torch {torch.__version__}, device: {DEVICE}")
+
+# %% [markdown]
+# ## 2.1 The derivative: slope, rate of change, and a recipe for learning
+#
+# The derivative of $f$ at $x$ is the limit of the slope of a *secant* line
+# through two nearby points of the graph:
+#
+# $$f'(x) = \lim_{h \to 0} \frac{f(x + h) - f(x)}{h}.$$
+#
+# Geometrically it is the slope of the tangent line; physically it is a rate of
+# change (metres per second, loss per unit of weight). For learning, the most
+# useful reading is the **linear approximation** it gives:
+#
+# $$f(x + h) \approx f(x) + f'(x)\,h \qquad \text{for small } h.$$
+#
+# Suppose $f$ is a loss and $x$ a parameter. Moving $x$ by $h = -\eta f'(x)$ with
+# a small learning rate $\eta > 0$ changes the loss by about
+# $-\eta\, f'(x)^2 \le 0$: the loss goes down whenever $f'(x) \neq 0$. That one
+# line is gradient descent, the engine of deep learning (chapter 04). Everything
+# else in this chapter is about computing $f'$ accurately and cheaply when $f$
+# has millions of inputs.
+#
+# **Try it.** Move the point $x_0$ and shrink the step $h$. The *forward*
+# secant goes through $x_0$ and $x_0 + h$; the *central* secant goes through
+# $x_0 - h$ and $x_0 + h$. Both slopes approach the tangent's slope as $h \to 0$,
+# but watch which one gets there faster: that is the topic of the next section.
+
+# %%
+def demo_f(x):
+    return torch.sin(2 * x) + 0.25 * x**2
+
+
+def demo_df(x):  # by hand: the chain rule gives d/dx sin(2x) = 2 cos(2x)
+    return 2 * torch.cos(2 * x) + 0.5 * x
+
+
+def show_secants(x0=0.5, h=1.0):
+    xs = torch.linspace(-3, 3, 400, dtype=torch.float64)
+    x0_t = torch.tensor(x0, dtype=torch.float64)
+    f0, exact = demo_f(x0_t).item(), demo_df(x0_t).item()
+    f_plus, f_minus = demo_f(x0_t + h).item(), demo_f(x0_t - h).item()
+    forward = (f_plus - f0) / h
+    central = (f_plus - f_minus) / (2 * h)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(xs, demo_f(xs), color="black", lw=2, label="$f(x)$")
+    # each line: (anchor x, anchor y, slope, style, label)
+    for ax_x, ax_y, slope, style, label in [
+        (x0, f0, exact, "-", "tangent"),
+        (x0, f0, forward, "--", "forward secant"),
+        (x0 - h, f_minus, central, ":", "central secant"),
+    ]:
+        err = abs(slope - exact)
+        ax.plot(xs, ax_y + slope * (xs - ax_x), style, lw=1.5,
+                label=f"{label}: slope {slope:+.4f} (error {err:.1e})")
+    ax.plot([x0 - h, x0, x0 + h], [f_minus, f0, f_plus], "ko", ms=5)
+    ax.set(xlim=(-3, 3), ylim=(-1.5, 3.5), xlabel="$x$",
+           title=f"$x_0$ = {x0:.2f}, $h$ = {h:.3g}")
+    ax.legend(loc="upper center", fontsize=8)
+    plt.show()
+
+
+_ = widgets.interact(
+    show_secants,
+    x0=widgets.FloatSlider(value=0.5, min=-2.5, max=2.5, step=0.05),
+    h=widgets.FloatLogSlider(value=1.0, base=10, min=-3, max=0.3, step=0.05),
+)
+
+# %% [markdown]
+# ## 2.2 Finite differences
+#
+# A computer cannot take a limit, but it can evaluate the difference quotient
+# for a small $h$. How wrong is that? Taylor's theorem answers it:
+#
+# $$f(x \pm h) = f(x) \pm h f'(x) + \frac{h^2}{2} f''(x)
+#   \pm \frac{h^3}{6} f'''(x) + O(h^4).$$
+#
+# - **Forward difference.** Keep the $+$ expansion and divide by $h$:
+#   $$\frac{f(x + h) - f(x)}{h} = f'(x) + \frac{h}{2} f''(x) + O(h^2).$$
+#   The error (the *truncation error*) shrinks like $h$: first order.
+# - **Central difference.** Subtract the two expansions: the even terms cancel,
+#   $$\frac{f(x + h) - f(x - h)}{2h} = f'(x) + \frac{h^2}{6} f'''(x) + O(h^4).$$
+#   The error shrinks like $h^2$: second order. Halving $h$ divides it by four.
+#
+# Two consequences worth remembering (the tests use them): the central
+# difference is **exact for any quadratic**, whatever $h$, because
+# $f''' = 0$; and for $f(x) = x^3$ it returns exactly $3x^2 + h^2$.
+#
+# ### Exercise 2.1: `numerical_derivative` (2 points)
+#
+# Implement the central difference. It works **elementwise**: `f` acts on each
+# entry of a tensor independently (like `torch.sin` or `lambda t: t**3`), so one
+# call estimates $f'$ at every entry of `x` at once. Use only tensor arithmetic,
+# so that the result lands on the input's device and dtype without any effort.
+
+# %% grade_id="ch02-numerical-derivative"
+def numerical_derivative(f, x, h=1e-5):
+    """Estimate f'(x) elementwise with the central difference.
+
+    Returns (f(x + h) - f(x - h)) / (2 h).
+
+    Args:
+        f: a function from a tensor to a tensor of the same shape that acts
+            elementwise: entry i of f(t) depends only on t[i].
+        x: floating-point tensor of any shape, 0-d included. It is not modified.
+        h: the step, a positive Python float. The default suits float64; in
+            float32 a step near 1e-2 is far more accurate (see the plot in 2.2).
+
+    Returns:
+        Tensor of the same shape, dtype and device as x: entry i estimates
+        f'(x[i]).
+    """
+    ### BEGIN SOLUTION
+    return (f(x + h) - f(x - h)) / (2 * h)
+    ### END SOLUTION
+
+
+# %%
+# Try it: the derivative of sin is cos.
+x = torch.linspace(0, math.pi, 5, dtype=torch.float64)
+print("numerical:", numerical_derivative(torch.sin, x))
+print("cos(x):   ", torch.cos(x))
+
+# %% grade_id="ch02-numerical-derivative-tests" points=2
+"""numerical_derivative: the central formula, elementwise, shape/dtype/device kept."""
+x = torch.tensor([-1.0, 0.0, 2.5], dtype=torch.float64)
+got = numerical_derivative(lambda t: t**2, x, h=0.5)
+# A central difference is exact for quadratics even with a large step; a forward
+# difference gives 2x + h, a missing factor 2 gives 4x.
+assert_close(got, 2 * x, rtol=1e-12, atol=1e-12,
+             name="numerical_derivative(t**2, x, h=0.5) (central is exact here)")
+x1 = torch.tensor(1.0, dtype=torch.float64)
+assert_close(numerical_derivative(torch.sin, x1), torch.cos(x1), rtol=1e-9, atol=0,
+             name="numerical_derivative(sin, 1.0) with the default h")
+### BEGIN HIDDEN TESTS
+# t**3 pins the formula down: the central difference is 3x^2 + h^2 exactly.
+x = torch.linspace(-2, 2, 7, dtype=torch.float64)
+assert_close(numerical_derivative(lambda t: t**3, x, h=0.1), 3 * x**2 + 0.01,
+             rtol=1e-10, atol=1e-12, name="numerical_derivative(t**3, x, h=0.1)")
+gen = torch.Generator().manual_seed(2)
+for shape in [(3, 5), (1,), (2, 3, 4)]:
+    x = torch.randn(shape, generator=gen, dtype=torch.float64)
+    x_before = x.clone()
+    got = numerical_derivative(torch.exp, x)
+    assert_shape(got, shape, name=f"numerical_derivative(exp, x of shape {shape})")
+    assert_close(got, torch.exp(x), rtol=1e-8, atol=0,
+                 name=f"numerical_derivative(exp, x of shape {shape})")
+    assert torch.equal(x, x_before), "numerical_derivative modified its input x"
+x = torch.linspace(-3, 3, 11, device=DEVICE)  # float32 on the course device
+got = numerical_derivative(torch.sin, x, h=1e-2)
+assert got.dtype == x.dtype and got.device == x.device, (
+    f"expected dtype {x.dtype} on {x.device}, got dtype {got.dtype} on {got.device}")
+assert_close(got, torch.cos(x), rtol=1e-3, atol=1e-3,
+             name="numerical_derivative(sin, float32 x, h=1e-2)")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### How small should $h$ be?
+#
+# Truncation error says "smaller is better", but floats say otherwise. Each
+# value $f(x \pm h)$ is stored with a relative error of about the machine
+# epsilon $\varepsilon$ ($2.2 \times 10^{-16}$ in float64, $1.2 \times 10^{-7}$
+# in float32). Subtracting two nearly equal numbers keeps their absolute error,
+# about $\varepsilon |f(x)|$, and dividing by $h$ magnifies it: the **round-off
+# error** grows like $\varepsilon / h$. The total error is roughly
+#
+# $$E(h) \approx C_1 h^p + C_2 \frac{\varepsilon}{h},$$
+#
+# with $p = 1$ (forward) or $p = 2$ (central). It is smallest at
+# $h^\ast \approx \varepsilon^{1/(p+1)}$: about $10^{-8}$ for a forward
+# difference and $6 \times 10^{-6}$ for a central one in float64, but
+# $5 \times 10^{-3}$ for a central one in float32. The best reachable error is
+# about $\varepsilon^{p/(p+1)}$: around $10^{-11}$ for central differences in
+# float64, only around $10^{-5}$ in float32. That is why gradient checks
+# (section 2.6) run in float64.
+#
+# The log-log plot below measures this for $f = \exp$ at $x = 1$ (where
+# $f'(1) = e$). On log-log axes a power law $h^p$ is a straight line of
+# slope $p$: you should see slope 1 and slope 2 on the right, slope $-1$ on the
+# left, and a V whose bottom sits near $h^\ast$. The central curve uses your
+# `numerical_derivative`.
+
+# %%
+hs = np.logspace(-15, 0, 61)
+fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+for ax, dtype in zip(axes, [torch.float64, torch.float32]):
+    x1 = torch.tensor(1.0, dtype=dtype)
+    errors = {"forward": [], "central": []}
+    for h in hs:
+        forward = (torch.exp(x1 + h) - torch.exp(x1)) / h
+        central = numerical_derivative(torch.exp, x1, h=float(h))
+        errors["forward"].append(abs(forward.item() - math.e))
+        errors["central"].append(abs(central.item() - math.e))
+    for label, errs in errors.items():
+        # an error of exactly 0 (a lucky rounding) cannot be drawn on a log axis
+        ax.loglog(hs, np.maximum(errs, 1e-17), "o-", ms=3, label=label)
+    eps = torch.finfo(dtype).eps
+    ax.loglog(hs, eps / hs, "k:", lw=1, label=r"round-off $\varepsilon / h$")
+    for p, color in [(1, "C0"), (2, "C1")]:
+        ax.axvline(eps ** (1 / (p + 1)), color=color, ls="--", lw=1)
+    ax.set(title=f"{dtype} (dashed: best h predicted)", xlabel="step $h$",
+           ylim=(1e-13, 1e2))
+    ax.grid(alpha=0.3)
+axes[0].set_ylabel("|estimate - e|")
+axes[0].legend()
+plt.show()
+
+# %% [markdown]
+# ## 2.3 Differentiation rules and the derivatives of activations
+#
+# Every derivative in deep learning is assembled from a handful of rules:
+#
+# | rule | formula |
+# |---|---|
+# | linearity | $(a f + b g)' = a f' + b g'$ |
+# | product | $(f g)' = f' g + f g'$ |
+# | quotient | $(f / g)' = (f' g - f g') / g^2$ |
+# | chain | $\big(f(g(x))\big)' = f'\big(g(x)\big)\, g'(x)$ |
+#
+# The chain rule is the one that matters most: a network is a long composition
+# of simple functions, and backpropagation (section 2.7) is the chain rule
+# applied systematically. Let us use the rules on the classic activations.
+#
+# **Sigmoid.** $\sigma(x) = \dfrac{1}{1 + e^{-x}}$ squashes $\mathbb{R}$ into
+# $(0, 1)$. By the chain rule,
+#
+# $$\sigma'(x) = \frac{e^{-x}}{(1 + e^{-x})^2}
+#   = \underbrace{\frac{1}{1 + e^{-x}}}_{\sigma(x)}
+#     \cdot \underbrace{\frac{e^{-x}}{1 + e^{-x}}}_{1 - \sigma(x)}
+#   = \sigma(x)\,\big(1 - \sigma(x)\big).$$
+#
+# The derivative is cheap once $\sigma(x)$ is known, and it is at most $1/4$
+# (at $x = 0$). A signal that passes backwards through ten sigmoids is scaled by
+# at most $4^{-10} \approx 10^{-6}$: the *vanishing gradient* problem that made
+# deep sigmoid networks hard to train.
+#
+# **Tanh.** $\tanh(x) = \dfrac{e^{x} - e^{-x}}{e^{x} + e^{-x}} = 2\sigma(2x) - 1$
+# maps into $(-1, 1)$ and is centred at 0. The quotient rule gives
+# $\tanh'(x) = 1 - \tanh^2(x)$, at most 1 (at $x = 0$).
+#
+# **ReLU.** $\operatorname{relu}(x) = \max(0, x)$ has derivative 1 for $x > 0$
+# and 0 for $x < 0$. At exactly $x = 0$ it has a kink and no derivative; any
+# value in $[0, 1]$ is a valid *subgradient*, and frameworks simply pick one.
+# PyTorch picks **0**, and so do we, so that our results match autograd.
+#
+# ### Numerical stability
+#
+# Formulas that are equal on paper can differ in floating point. In float64,
+# $e^{t}$ overflows to `inf` for $t > 709$ (in float32 for $t > 88$):
+#
+# - $1 / (1 + e^{-x})$ at $x = -1000$ computes $1 / (1 + \infty) = 0$: the right
+#   value, by luck. But its *gradient* through autograd is $\infty / \infty$ =
+#   `nan` (you will see it in section 2.5).
+# - $e^{x} / (1 + e^{x})$, equal on paper, gives `nan` already at $x = 1000$.
+#
+# The cure is to exponentiate only numbers $\le 0$, so that $e^{t} \in (0, 1]$
+# can never overflow: use $1 / (1 + e^{-x})$ where $x \ge 0$ and
+# $e^{x} / (1 + e^{x})$ where $x < 0$. A trap when you combine the two cases with
+# `torch.where(cond, a, b)`: both `a` and `b` are computed everywhere, and a
+# `nan` or `inf` in the branch that is *not* selected still poisons the
+# gradient. Make both branches finite, for example by feeding each exponential
+# only non-positive numbers.
+#
+# ### Exercise 2.2: `sigmoid` from scratch (2 points)
+#
+# Implement $\sigma$ with elementary tensor operations (`torch.exp`,
+# `torch.where`, arithmetic), without `torch.sigmoid` and friends. It must be
+# stable: finite values **and finite autograd gradients** for every finite
+# input.
+
+# %% grade_id="ch02-sigmoid"
+def sigmoid(x):
+    """The logistic sigmoid 1 / (1 + exp(-x)), elementwise, computed stably.
+
+    Args:
+        x: floating-point tensor of any shape, 0-d included. Not modified.
+
+    Returns:
+        Tensor of the same shape, dtype and device as x, with values in [0, 1].
+        Stable for every finite input, in float32 and float64: no inf or nan,
+        e.g. sigmoid(1000.) == 1 and sigmoid(-1000.) == 0. Built from
+        differentiable torch operations, so autograd can differentiate it, and
+        the gradient it gets is finite too (0 at +-1000, not nan).
+
+    Do not call torch.sigmoid, Tensor.sigmoid, torch.special.expit,
+    torch.nn.functional.sigmoid or torch.nn.functional.logsigmoid.
+    """
+    ### BEGIN SOLUTION
+    positive = x >= 0
+    z = torch.exp(torch.where(positive, -x, x))  # exp(-|x|) in (0, 1]: no overflow
+    return torch.where(positive, 1 / (1 + z), z / (1 + z))
+    ### END SOLUTION
+
+
+# %%
+# Try it: the extremes must be 0 and 1, not nan.
+print(sigmoid(torch.tensor([-1000.0, -2.0, 0.0, 2.0, 1000.0])))
+
+# %% grade_id="ch02-sigmoid-tests" points=2
+"""sigmoid: == torch.sigmoid; finite values and gradients at +-1000; no built-in."""
+x = torch.tensor([-2.0, 0.0, 3.0], dtype=torch.float64)
+got = sigmoid(x)
+expected = torch.tensor([1 / (1 + math.exp(2.0)), 0.5, 1 / (1 + math.exp(-3.0))],
+                        dtype=torch.float64)
+assert_close(got, expected, rtol=1e-12, atol=1e-15, name="sigmoid([-2, 0, 3])")
+big = torch.tensor([-1000.0, 1000.0], dtype=torch.float64, requires_grad=True)
+got = sigmoid(big)
+assert_close(got, torch.tensor([0.0, 1.0], dtype=torch.float64), atol=1e-12,
+             name="sigmoid([-1000, 1000]) (an exp overflowed?)")
+(grad,) = torch.autograd.grad(got.sum(), big)
+assert_close(grad, torch.zeros(2, dtype=torch.float64), atol=1e-12,
+             name="autograd gradient of your sigmoid at [-1000, 1000] "
+                  "(nan means an intermediate overflowed to inf)")
+### BEGIN HIDDEN TESTS
+FORBIDDEN = ("torch.sigmoid", "torch.Tensor.sigmoid", "torch.Tensor.sigmoid_",
+             "torch.special.expit", "torch.nn.functional.sigmoid",
+             "torch.nn.functional.logsigmoid")
+gen = torch.Generator().manual_seed(3)
+for shape in [(7,), (3, 5), (2, 3, 4), ()]:
+    x = 10 * torch.randn(shape, generator=gen, dtype=torch.float64)
+    x_before = x.clone()
+    with forbid(*FORBIDDEN):
+        got = sigmoid(x)
+    assert_close(got, torch.sigmoid(x), rtol=1e-10, atol=1e-14,
+                 name=f"sigmoid(x of shape {shape})")
+    assert torch.equal(x, x_before), "sigmoid modified its input x"
+for dtype in [torch.float32, torch.float64]:
+    x = torch.tensor([-1e4, -1000.0, -100.0, -30.0, 0.0, 30.0, 100.0, 1000.0, 1e4],
+                     dtype=dtype, device=DEVICE, requires_grad=True)
+    with forbid(*FORBIDDEN):
+        got = sigmoid(x)
+    assert got.dtype == dtype and got.device == x.device, (
+        f"expected dtype {dtype} on {x.device}, got {got.dtype} on {got.device}")
+    # atol: float32 values below 1e-38 are subnormal, with few significant bits
+    assert_close(got, torch.sigmoid(x), rtol=1e-6, atol=1e-37,
+                 name=f"sigmoid at extreme values ({dtype})")
+    (grad,) = torch.autograd.grad(got.sum(), x)
+    assert bool(torch.isfinite(grad).all()), (
+        f"autograd gradient of your sigmoid is not finite ({dtype}): {grad}")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 2.3: `sigmoid_derivative` (1 point)
+#
+# Use $\sigma' = \sigma(1 - \sigma)$. You may call your `sigmoid` (or
+# `torch.sigmoid`), but not autograd: the tests compare your formula *with*
+# autograd. Because $\sigma$ is stable, so is this formula; the equal-on-paper
+# $e^{-x} / (1 + e^{-x})^2$ is not (`inf / inf` at $x = -1000$).
+
+# %% grade_id="ch02-sigmoid-derivative"
+def sigmoid_derivative(x):
+    """The derivative of the sigmoid, sigma(x) * (1 - sigma(x)), elementwise.
+
+    Args:
+        x: floating-point tensor of any shape, 0-d included. Not modified.
+
+    Returns:
+        Tensor of the same shape, dtype and device as x, with values in
+        [0, 0.25] (0.25 at x = 0). Finite for every finite input: 0 at +-1000,
+        not nan. No autograd (backward, torch.autograd.grad, torch.func).
+    """
+    ### BEGIN SOLUTION
+    s = sigmoid(x)
+    return s * (1 - s)
+    ### END SOLUTION
+
+
+# %% grade_id="ch02-sigmoid-derivative-tests" points=1
+"""sigmoid_derivative: equals autograd's derivative of sigmoid; finite at +-1000."""
+x = torch.tensor([-1000.0, -2.0, 0.0, 1.0, 1000.0], dtype=torch.float64)
+got = sigmoid_derivative(x)
+s = [1 / (1 + math.exp(-v)) if v > -700 else 0.0 for v in x.tolist()]
+expected = torch.tensor([v * (1 - v) for v in s], dtype=torch.float64)
+assert_close(got, expected, rtol=1e-10, atol=1e-15,
+             name="sigmoid_derivative([-1000, -2, 0, 1, 1000]) (expected s * (1 - s))")
+### BEGIN HIDDEN TESTS
+gen = torch.Generator().manual_seed(4)
+for shape in [(7,), (3, 5), ()]:
+    x = 8 * torch.randn(shape, generator=gen, dtype=torch.float64)
+    x_before = x.clone()
+    with forbid(*AUTOGRAD_APIS):
+        got = sigmoid_derivative(x)
+    xr = x.clone().requires_grad_(True)
+    (expected,) = torch.autograd.grad(torch.sigmoid(xr).sum(), xr)
+    assert_close(got, expected, rtol=1e-9, atol=1e-15,
+                 name=f"sigmoid_derivative(x of shape {shape}) vs autograd")
+    assert torch.equal(x, x_before), "sigmoid_derivative modified its input x"
+x = torch.tensor([-1e4, -100.0, 0.0, 100.0, 1e4], device=DEVICE)
+got = sigmoid_derivative(x)
+assert got.dtype == x.dtype and got.device == x.device, (
+    f"expected dtype {x.dtype} on {x.device}, got {got.dtype} on {got.device}")
+assert_close(got, torch.tensor([0.0, 0.0, 0.25, 0.0, 0.0], device=DEVICE), atol=1e-7,
+             name="sigmoid_derivative at extreme float32 values")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 2.4: `relu_derivative` (1 point)
+#
+# Return 1 where $x > 0$ and 0 elsewhere, **including at exactly $x = 0$**
+# (PyTorch's choice). Return it in the dtype of `x`: a boolean mask, or a
+# `.float()` that silently turns float64 into float32, is a different tensor.
+
+# %% grade_id="ch02-relu-derivative"
+def relu_derivative(x):
+    """The derivative of relu(x) = max(0, x), elementwise, as PyTorch defines it.
+
+    Args:
+        x: floating-point tensor of any shape, 0-d included. Not modified.
+
+    Returns:
+        Tensor of the same shape, dtype and device as x: 1 where x > 0 and 0
+        where x <= 0. At x == 0 (and -0.0) the value is 0, the subgradient
+        that PyTorch's autograd uses for relu.
+    """
+    ### BEGIN SOLUTION
+    return (x > 0).to(x.dtype)
+    ### END SOLUTION
+
+
+# %% grade_id="ch02-relu-derivative-tests" points=1
+"""relu_derivative: 1 for x > 0, 0 for x <= 0 (0 at zero, like autograd), dtype kept."""
+x = torch.tensor([-2.0, 0.0, 3.0], dtype=torch.float64)
+got = relu_derivative(x)
+assert_close(got, torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64),
+             name="relu_derivative([-2, 0, 3]) (float64 in, float64 out; 0 at x = 0)")
+### BEGIN HIDDEN TESTS
+gen = torch.Generator().manual_seed(5)
+cases = [((7,), torch.float64), ((3, 5), torch.float32), ((), torch.float64)]
+for shape, dtype in cases:
+    # rounding to halves puts many exact zeros in x
+    x = (2 * torch.randn(shape, generator=gen)).round().div(2).to(dtype)
+    x_before = x.clone()
+    with forbid(*AUTOGRAD_APIS):
+        got = relu_derivative(x)
+    xr = x.clone().requires_grad_(True)
+    (expected,) = torch.autograd.grad(torch.relu(xr).sum(), xr)
+    assert_close(got, expected, name=f"relu_derivative(x of shape {shape}, {dtype})")
+    assert torch.equal(x, x_before), "relu_derivative modified its input x"
+x = torch.tensor([-0.0, 0.0, -1e-30, 1e-30], device=DEVICE)
+got = relu_derivative(x)
+assert got.device == x.device, f"expected device {x.device}, got {got.device}"
+assert_close(got, torch.tensor([0.0, 0.0, 0.0, 1.0], device=DEVICE),
+             name="relu_derivative([-0., 0., -1e-30, 1e-30])")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 2.5: `tanh_derivative` (1 point)
+#
+# Use $\tanh'(x) = 1 - \tanh^2(x)$. Here `torch.tanh` is allowed (it is stable;
+# a tanh written with `torch.exp` gives `inf / inf` at $x = 1000$), autograd is
+# not.
+
+# %% grade_id="ch02-tanh-derivative"
+def tanh_derivative(x):
+    """The derivative of tanh, 1 - tanh(x)**2, elementwise.
+
+    Args:
+        x: floating-point tensor of any shape, 0-d included. Not modified.
+
+    Returns:
+        Tensor of the same shape, dtype and device as x, with values in [0, 1]
+        (1 at x = 0). Finite for every finite input: 0 at +-1000, not nan.
+        torch.tanh is allowed; autograd (backward, torch.autograd.grad,
+        torch.func) is not.
+    """
+    ### BEGIN SOLUTION
+    return 1 - torch.tanh(x) ** 2
+    ### END SOLUTION
+
+
+# %% grade_id="ch02-tanh-derivative-tests" points=1
+"""tanh_derivative: equals autograd's derivative of tanh; finite at +-1000."""
+x = torch.tensor([-1000.0, -1.5, 0.0, 0.5, 1000.0], dtype=torch.float64)
+got = tanh_derivative(x)
+expected = torch.tensor([1 - math.tanh(v) ** 2 for v in x.tolist()],
+                        dtype=torch.float64)
+assert_close(got, expected, rtol=1e-10, atol=1e-15,
+             name="tanh_derivative([-1000, -1.5, 0, 0.5, 1000]) (expected 1 - tanh^2)")
+### BEGIN HIDDEN TESTS
+gen = torch.Generator().manual_seed(6)
+for shape in [(7,), (3, 5), ()]:
+    x = 3 * torch.randn(shape, generator=gen, dtype=torch.float64)
+    x_before = x.clone()
+    with forbid(*AUTOGRAD_APIS):
+        got = tanh_derivative(x)
+    xr = x.clone().requires_grad_(True)
+    (expected,) = torch.autograd.grad(torch.tanh(xr).sum(), xr)
+    assert_close(got, expected, rtol=1e-9, atol=1e-15,
+                 name=f"tanh_derivative(x of shape {shape}) vs autograd")
+    assert torch.equal(x, x_before), "tanh_derivative modified its input x"
+x = torch.tensor([-1e4, -100.0, 0.0, 100.0, 1e4], device=DEVICE)
+got = tanh_derivative(x)
+assert got.dtype == x.dtype and got.device == x.device, (
+    f"expected dtype {x.dtype} on {x.device}, got {got.dtype} on {got.device}")
+assert_close(got, torch.tensor([0.0, 0.0, 1.0, 0.0, 0.0], device=DEVICE), atol=1e-7,
+             name="tanh_derivative at extreme float32 values")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Your analytic derivatives (lines) against your central differences (dots).
+# Note how flat the sigmoid's derivative is compared with the others: its peak
+# is $1/4$.
+
+# %%
+xs = torch.linspace(-4, 4, 401, dtype=torch.float64)
+dots = torch.linspace(-3.9, 3.9, 27, dtype=torch.float64)  # avoids relu's kink at 0
+fig, axes = plt.subplots(1, 3, figsize=(12, 3.2), sharey=True)
+panels = [("sigmoid", sigmoid, sigmoid_derivative),
+          ("tanh", torch.tanh, tanh_derivative),
+          ("relu", torch.relu, relu_derivative)]
+for ax, (name, fn, dfn) in zip(axes, panels):
+    ax.plot(xs, fn(xs), color="gray", lw=1, label=name)
+    ax.plot(xs, dfn(xs), lw=2, label=f"{name}' (analytic)")
+    ax.plot(dots, numerical_derivative(fn, dots), "o", ms=3, label="central difference")
+    ax.set(title=name, xlabel="$x$", ylim=(-1.1, 1.6))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+plt.show()
+
+# %% [markdown]
+# ## 2.4 Partial derivatives and the gradient
+#
+# A loss depends on many parameters at once. For $f(x_1, \dots, x_n)$ the
+# **partial derivative** $\partial f / \partial x_i$ is the ordinary derivative
+# with respect to $x_i$, all other inputs held fixed. Collected in a vector they
+# form the **gradient**
+#
+# $$\nabla f(x) = \left(\frac{\partial f}{\partial x_1}, \dots,
+#   \frac{\partial f}{\partial x_n}\right)^{\!\top}, \qquad
+#   f(x + \delta) \approx f(x) + \nabla f(x)^\top \delta.$$
+#
+# Moving a small distance $t$ along a unit direction $u$ changes $f$ at the rate
+# $D_u f(x) = \nabla f(x)^\top u$, the *directional derivative*. By the
+# Cauchy-Schwarz inequality $\nabla f^\top u \le \lVert \nabla f \rVert$, with
+# equality exactly when $u = \nabla f / \lVert \nabla f \rVert$. Hence:
+#
+# - the gradient points in the direction of **steepest ascent**, and its length
+#   is that steepest rate; $-\nabla f$ is the direction of steepest descent;
+# - along a level curve $f$ does not change, so $\nabla f^\top u = 0$ there:
+#   the gradient is **perpendicular to the level curves**.
+#
+# Below, $f(x) = x_1^2 + x_1 x_2 + 3 x_2^2 = \tfrac12 x^\top A x$ with
+# $A = \begin{pmatrix} 2 & 1 \\ 1 & 6 \end{pmatrix}$, so
+# $\nabla f(x) = A x = (2x_1 + x_2,\; x_1 + 6x_2)$. Left: arrows of $\nabla f$
+# cross every contour at a right angle, and gradient descent
+# $x \leftarrow x - \eta \nabla f(x)$ walks downhill (zig-zagging across the
+# narrow valley, a problem chapter 04 fixes). Right: the directional
+# derivative at one point, measured numerically in 360 directions, peaks
+# exactly at the gradient's direction, at height $\lVert \nabla f \rVert$.
+
+# %%
+A = torch.tensor([[2.0, 1.0], [1.0, 6.0]], dtype=torch.float64)
+
+
+def bowl(p):
+    """f(p) = p^T A p / 2 for points p of shape (..., 2); returns shape (...)."""
+    return 0.5 * ((p @ A) * p).sum(-1)
+
+
+def bowl_grad(p):
+    return p @ A  # A is symmetric, so (A p)^T = p^T A; shape (..., 2)
+
+
+path = [torch.tensor([-1.8, 1.2], dtype=torch.float64)]
+for _ in range(25):
+    path.append(path[-1] - 0.15 * bowl_grad(path[-1]))
+
+fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4.5))
+plot_contour(bowl, xlim=(-2, 2), ylim=(-2, 2), levels=20, ax=ax0,
+             paths={"gradient descent, lr = 0.15": path})
+g = torch.linspace(-1.6, 1.6, 7, dtype=torch.float64)
+grid = torch.stack(torch.meshgrid(g, g, indexing="xy"), dim=-1).reshape(-1, 2)
+arrows = bowl_grad(grid)
+ax0.quiver(grid[:, 0], grid[:, 1], arrows[:, 0], arrows[:, 1], color="C3",
+           angles="xy", scale_units="xy", scale=12, width=0.004)
+ax0.set_aspect("equal")  # right angles only look right with equal axes
+ax0.set_title(r"$f$ with arrows of $\nabla f$ (red)")
+
+p0 = torch.tensor([1.0, 0.5], dtype=torch.float64)
+angles = torch.linspace(0, 2 * math.pi, 361, dtype=torch.float64)
+u = torch.stack([angles.cos(), angles.sin()], dim=-1)  # (361, 2) unit vectors
+t = 1e-5
+slopes = (bowl(p0 + t * u) - bowl(p0 - t * u)) / (2 * t)  # D_u f(p0), shape (361,)
+grad0 = bowl_grad(p0)
+ax1.plot(torch.rad2deg(angles), slopes)
+grad_angle = math.degrees(math.atan2(grad0[1].item(), grad0[0].item()))
+ax1.axvline(grad_angle, color="C3", ls="--", label=r"direction of $\nabla f(p_0)$")
+ax1.axhline(torch.linalg.vector_norm(grad0).item(), color="gray", ls=":",
+            label=r"$\|\nabla f(p_0)\|$")
+ax1.set(xlabel="direction angle (degrees)", ylabel=r"$D_u f(p_0)$",
+        title=r"directional derivative at $p_0 = (1, 0.5)$")
+ax1.legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# ## 2.5 Automatic differentiation in PyTorch
+#
+# Deriving gradients by hand does not scale to a network with millions of
+# parameters, and finite differences need two evaluations of the loss *per
+# parameter*. PyTorch's **autograd** computes exact gradients (up to rounding)
+# of any function you build from tensor operations, at the cost of roughly one
+# extra pass.
+#
+# It works by recording. Every operation on a tensor with `requires_grad=True`
+# adds a node to a **computational graph**: a directed graph whose nodes are
+# the operations and whose edges say which results fed which operation. Calling
+# `.backward()` on a scalar walks that graph from the output back to the inputs,
+# applying the chain rule at each node, and *adds* the results into the `.grad`
+# attribute of every leaf tensor that requires a gradient.
+#
+# First, a function whose gradient we know:
+# $f(x_1, x_2) = x_1^2 + x_2^3$ has $\nabla f = (2x_1, 3x_2^2)$, which is
+# $(4, 27)$ at $(2, 3)$.
+
+# %%
+x = torch.tensor([2.0, 3.0], requires_grad=True)
+y = x[0] ** 2 + x[1] ** 3
+y.backward()
+print("y =", y.item(), " x.grad =", x.grad)
+
+# %% [markdown]
+# Each result remembers the operation that made it in `grad_fn`, and each
+# `grad_fn` points to the nodes of its inputs in `next_functions`. Walking those
+# links prints the graph that `backward` will traverse. `AccumulateGrad` nodes
+# are the leaves `w` and `b`: that is where gradients are deposited into
+# `.grad`. The data `x` needs no gradient, so it has no node at all.
+
+# %%
+w = torch.tensor(0.5, requires_grad=True)
+b = torch.tensor(-1.0, requires_grad=True)
+x = torch.tensor(2.0)  # data: no gradient needed
+loss = (torch.sigmoid(w * x + b) - 1.0) ** 2
+
+
+def show_graph(node, depth=0):
+    """Print the backward graph recorded by autograd, from the output down."""
+    print("    " * depth + type(node).__name__)
+    for child, _ in node.next_functions:
+        if child is not None:
+            show_graph(child, depth + 1)
+
+
+show_graph(loss.grad_fn)
+loss.backward()
+print("dloss/dw =", w.grad.item(), " dloss/db =", b.grad.item())
+
+# %% [markdown]
+# ### Gradients accumulate
+#
+# `backward` **adds** into `.grad`; it never overwrites. That is a feature (a
+# parameter used twice gets the sum of both contributions, and several small
+# batches can be accumulated into one large step, chapter 24) and the classic
+# bug of forgetting to reset gradients between training steps. Reset with
+# `w.grad = None`, which is what `optimizer.zero_grad()` does.
+
+# %%
+w = torch.tensor(3.0, requires_grad=True)
+for step in range(3):
+    (w**2).backward()  # d(w^2)/dw = 6 at w = 3, every time
+    print(f"after backward #{step + 1}: w.grad = {w.grad.item()}")
+w.grad = None  # start the next step from a clean slate
+
+# %% [markdown]
+# ### Turning recording off: `no_grad` and `detach`
+#
+# A parameter update must not become part of the graph, and an in-place change
+# of a leaf that requires a gradient is refused. Inside `with torch.no_grad():`
+# nothing is recorded: use it for updates and for evaluation (it also saves
+# memory). `t.detach()` returns the same values cut off from the graph.
+
+# %%
+lr = 0.1
+w = torch.tensor(3.0, requires_grad=True)
+(w**2).backward()
+try:
+    w -= lr * w.grad  # recorded in-place change of a leaf: refused
+except RuntimeError as err:
+    print("RuntimeError:", str(err).split(".")[0])
+with torch.no_grad():
+    w -= lr * w.grad  # one gradient-descent step: 3 - 0.1 * 6 = 2.4
+w.grad = None
+with torch.no_grad():
+    y = 2 * w
+print("w =", w.item(), "| requires_grad inside no_grad:", y.requires_grad,
+      "| after detach:", (2 * w).detach().requires_grad)
+
+# %% [markdown]
+# ### Non-scalar outputs and `torch.autograd.grad`
+#
+# `backward()` needs a scalar. For a vector output $y = g(x)$ you pass a vector
+# $v$ of $y$'s shape, and autograd returns the *vector-Jacobian product*
+# $v^\top J$, with $J_{ij} = \partial y_i / \partial x_j$; `v = ones` gives the
+# gradient of `y.sum()`. `torch.autograd.grad(output, inputs)` returns the
+# gradients instead of accumulating them into `.grad`; the tests of this
+# chapter use it.
+#
+# The last cell checks two claims from section 2.3: the naive sigmoid's
+# gradient is `nan` at $x = -1000$ while `torch.sigmoid`'s is 0, and ReLU's
+# gradient at exactly 0 is 0.
+
+# %%
+x = torch.linspace(-1, 1, 5, requires_grad=True)
+y = x**2
+try:
+    y.backward()
+except RuntimeError as err:
+    print("RuntimeError:", err)
+y.backward(gradient=torch.ones_like(y))
+print("x.grad = 2x:", x.grad)
+
+x = torch.tensor([-1000.0, 0.0, 1000.0], requires_grad=True)
+naive = 1 / (1 + torch.exp(-x))
+for name, out in [("naive sigmoid", naive), ("torch.sigmoid", torch.sigmoid(x)),
+                  ("torch.relu", torch.relu(x))]:
+    (grad,) = torch.autograd.grad(out.sum(), x)
+    print(f"{name:14s} value {out.detach()}  gradient {grad}")
+
+# %% [markdown]
+# ## 2.6 Gradient checking
+#
+# Whenever you write a gradient by hand (a custom layer, a new loss), compare it
+# with a numerical estimate before trusting it. The numerical gradient needs no
+# calculus at all: perturb one input at a time,
+#
+# $$\frac{\partial f}{\partial x_i}(x) \approx
+#   \frac{f(x + \epsilon e_i) - f(x - \epsilon e_i)}{2\epsilon},$$
+#
+# where $e_i$ is the tensor with a 1 at position $i$ and zeros elsewhere. It
+# costs $2n$ evaluations of $f$ for $n$ inputs, far too slow for training but
+# fine for checking a small case. Compare with a **relative error**,
+# $\max_i |a_i - b_i| / \max(\max_i |a_i| + \max_i |b_i|, \text{tiny})$, so that
+# the bar does not depend on the scale of $f$: in float64, around $10^{-7}$ or
+# less is correct, $10^{-3}$ or more means a bug.
+#
+# ### Exercise 2.6: `numerical_gradient` (2 points)
+#
+# `f` maps a whole tensor to a scalar (it is *not* elementwise), so perturb one
+# entry at a time and call `f` on a tensor of `x`'s shape. Two traps:
+#
+# - Do not leave `x` changed. Either perturb a copy, or perturb in place and put
+#   the original value back.
+# - `x` may be non-contiguous, e.g. a transpose. `x.reshape(-1)` is a view of
+#   `x` only when `x` is contiguous; otherwise it is a copy, and writing into it
+#   does not change `x`. Build the perturbed inputs so that they do not depend
+#   on the memory layout.
+
+# %% grade_id="ch02-numerical-gradient"
+def numerical_gradient(f, x, eps=1e-6):
+    """Estimate the gradient of a scalar function by central differences.
+
+    Entry i of the result is (f(x + eps e_i) - f(x - eps e_i)) / (2 eps), where
+    e_i is 1 at position i (of any number of dimensions) and 0 elsewhere.
+
+    Args:
+        f: a function from a tensor of x's shape, dtype and device to a scalar:
+            a 0-d tensor (or a Python float). Not elementwise: it may mix all
+            entries, so call it on whole perturbed copies of x.
+        x: floating-point tensor of any shape (0-d included) and any memory
+            layout (it may be non-contiguous, such as a transpose); it does not
+            require grad. On return x holds exactly its original values.
+        eps: the step, a positive Python float (the default suits float64).
+
+    Returns:
+        Tensor of the same shape, dtype and device as x. f is called
+        2 * x.numel() times.
+    """
+    ### BEGIN SOLUTION
+    flat = x.detach().reshape(-1)  # row-major order, whatever x's layout
+    grad = torch.zeros_like(flat)
+    for i in range(flat.numel()):
+        step = torch.zeros_like(flat)
+        step[i] = eps
+        f_plus = f((flat + step).view(x.shape))  # new tensors: x is never touched
+        f_minus = f((flat - step).view(x.shape))
+        grad[i] = (f_plus - f_minus) / (2 * eps)
+    return grad.view(x.shape)
+    ### END SOLUTION
+
+
+# %%
+# Try it: f(x) = sum(x_i^2) has gradient 2x.
+x = torch.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=torch.float64)
+print(numerical_gradient(lambda t: (t**2).sum(), x))
+
+# %% grade_id="ch02-numerical-gradient-tests" points=2
+"""numerical_gradient: central differences per entry, any shape/layout, x unchanged."""
+x = torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64)
+x_before = x.clone()
+got = numerical_gradient(lambda t: (t**2).sum(), x)
+assert_close(got, 2 * x, rtol=1e-8, atol=1e-8, name="numerical_gradient(sum(x**2), x)")
+assert torch.equal(x, x_before), (
+    f"numerical_gradient changed x: it was {x_before.tolist()}, now {x.tolist()}")
+M = torch.tensor([[1.0, -1.0, 2.0], [0.5, 3.0, -2.0]], dtype=torch.float64)
+got = numerical_gradient(lambda t: (M * t).sum(), torch.zeros_like(M))
+assert_close(got, M, rtol=1e-8, atol=1e-8, name="numerical_gradient(sum(M * x), x)")
+### BEGIN HIDDEN TESTS
+# sum(x**3) with a large eps pins the formula down: 3x^2 + eps^2 exactly.
+x = torch.tensor([-1.5, 0.0, 2.0], dtype=torch.float64)
+assert_close(numerical_gradient(lambda t: (t**3).sum(), x, eps=0.1), 3 * x**2 + 0.01,
+             rtol=1e-10, atol=1e-12, name="numerical_gradient(sum(x**3), x, eps=0.1)")
+gen = torch.Generator().manual_seed(7)
+B = torch.randn(3, 5, generator=gen, dtype=torch.float64)
+cases = [  # (function, x): f mixes entries and needs x's shape
+    (lambda t: (torch.sin(t) * t.flip(-1)).sum() + t.prod(),
+     torch.randn(3, 5, generator=gen, dtype=torch.float64)),
+    (lambda t: (t @ B).pow(2).sum(),  # x is a transpose: non-contiguous, shape (4, 3)
+     torch.randn(3, 4, generator=gen, dtype=torch.float64).t()),
+    (lambda t: torch.logsumexp(t, dim=-1).sum(),
+     torch.randn(2, 3, 4, generator=gen, dtype=torch.float64)[:, :, ::2]),
+    (lambda t: t**3 + torch.exp(t), torch.tensor(0.7, dtype=torch.float64)),
+    (lambda t: (t * t.roll(1)).sum(),  # batch of one entry
+     torch.randn(1, generator=gen, dtype=torch.float64)),
+]
+for f, x in cases:
+    x_before = x.clone()
+    got = numerical_gradient(f, x)
+    xr = x.clone().requires_grad_(True)
+    (expected,) = torch.autograd.grad(f(xr), xr)
+    assert_close(got, expected, rtol=1e-6, atol=1e-8,
+                 name=f"numerical_gradient vs autograd, x of shape {tuple(x.shape)}")
+    assert torch.equal(x, x_before), (
+        f"numerical_gradient changed x (shape {tuple(x.shape)})")
+x = torch.linspace(-1, 1, 6, device=DEVICE).reshape(2, 3)  # float32 on the device
+got = numerical_gradient(lambda t: (t**2).sum(), x, eps=1e-2)
+assert got.dtype == x.dtype and got.device == x.device, (
+    f"expected dtype {x.dtype} on {x.device}, got {got.dtype} on {got.device}")
+assert_close(got, 2 * x, rtol=1e-3, atol=1e-3, name="numerical_gradient in float32")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Now use it as a checker. In float64 the numerical gradient agrees with
+# autograd to about $10^{-10}$. In float32 with the same tiny $\epsilon$ the
+# round-off error $\varepsilon_{32} / \epsilon \approx 0.1$ swamps everything:
+# the comparison says nothing. Check gradients in float64.
+#
+# The second half of the cell shows *why* nobody trains with finite
+# differences: for $n$ inputs they cost $2n$ evaluations, while reverse-mode
+# autograd gets all $n$ partial derivatives from a single backward pass.
+
+# %%
+def rel_error(a, b):
+    scale = (a.abs().max() + b.abs().max()).clamp_min(1e-30)
+    return ((a - b).abs().max() / scale).item()
+
+
+def wiggly(t):
+    return (torch.tanh(t) * t.flip(0) + 0.1 * t**3).sum()
+
+
+for dtype in [torch.float64, torch.float32]:
+    x = torch.linspace(-2, 2, 9, dtype=dtype)
+    numeric = numerical_gradient(wiggly, x)
+    xr = x.clone().requires_grad_(True)
+    (exact,) = torch.autograd.grad(wiggly(xr), xr)
+    print(f"{str(dtype):14s} relative error numerical vs autograd: "
+          f"{rel_error(numeric, exact):.1e}")
+
+x = torch.randn(2000, dtype=torch.float64)
+start = time.perf_counter()
+numerical_gradient(wiggly, x)
+t_numeric = time.perf_counter() - start
+start = time.perf_counter()
+xr = x.clone().requires_grad_(True)
+wiggly(xr).backward()
+t_autograd = time.perf_counter() - start
+print(f"n = {x.numel()}: finite differences {t_numeric * 1e3:.0f} ms, "
+      f"autograd {t_autograd * 1e3:.1f} ms")
+
+# %% [markdown]
+# ## 2.7 The chain rule and backpropagation
+#
+# For $y = f(g(x))$ the chain rule says $\dfrac{dy}{dx} = f'(g(x))\, g'(x)$. With
+# many variables, if $L$ depends on $x$ through intermediate values
+# $z_1, \dots, z_m$, the contributions of all paths add up:
+#
+# $$\frac{\partial L}{\partial x} = \sum_{j=1}^{m}
+#   \frac{\partial L}{\partial z_j}\, \frac{\partial z_j}{\partial x}.$$
+#
+# **Backpropagation** applies this to the computational graph from the output
+# backwards. Each node receives $\partial L / \partial(\text{its output})$, the
+# *upstream gradient*, and hands $\partial L / \partial(\text{each input})$ to
+# its inputs. Each node only needs its own local derivative, and every
+# intermediate gradient is computed once and reused: this is why the backward
+# pass costs about as much as the forward pass.
+#
+# Our network has $N$ examples with $D$ features, $H$ hidden units and $K$
+# outputs:
+#
+# ```
+# x (N, D) --> a = x W1^T + b1 (N, H) --> h = relu(a) --> y_hat = h W2^T + b2 (N, K)
+#                                                               |
+#                                y (N, K) --> L = mean((y_hat - y)^2) over all N*K
+# ```
+#
+# Three local rules are all you need. We write $G_Z$ for
+# $\partial L / \partial Z$; it always has the shape of $Z$.
+#
+# 1. **Mean squared error** $L = \frac{1}{NK} \sum_{n,k} (\hat y_{nk} - y_{nk})^2$:
+#    $\quad G_{\hat y} = \dfrac{2}{NK} (\hat y - y)$.
+# 2. **Linear layer** $Y = X W^\top + b$, i.e.
+#    $Y_{nk} = \sum_j X_{nj} W_{kj} + b_k$. Given $G_Y$, the chain rule summed
+#    over $n$ gives
+#    $$G_W = G_Y^\top X, \qquad G_b = \sum_n G_{Y,n:}, \qquad G_X = G_Y W.$$
+#    A useful sanity check: each gradient must have its variable's shape, and
+#    there is only one way to multiply the available matrices to get it.
+# 3. **ReLU** $h = \operatorname{relu}(a)$:
+#    $G_a = G_h \odot \mathbb{1}[a > 0]$ (elementwise; 0 where $a \le 0$).
+#
+# Apply them from the loss back to the first layer. Note that the mean is over
+# all $N K$ entries (as in `torch.nn.functional.mse_loss`), and that the
+# biases, shared by every example, collect a sum over the batch.
+#
+# ### Exercise 2.7: `two_layer_backward` (3 points)
+
+# %% grade_id="ch02-two-layer-backward"
+def two_layer_backward(x, y, W1, b1, W2, b2):
+    """Gradients of a two-layer ReLU network's MSE loss, by hand (no autograd).
+
+    N is the batch size, D the number of input features, H the number of
+    hidden units and K the number of outputs. The network and loss are
+
+        a     = x @ W1.T + b1             # (N, H)
+        h     = relu(a)                   # (N, H)
+        y_hat = h @ W2.T + b2             # (N, K)
+        loss  = ((y_hat - y) ** 2).mean() # mean over all N * K entries
+
+    which is torch.nn.functional.mse_loss(y_hat, y) with reduction="mean".
+
+    Args:
+        x: inputs, shape (N, D).
+        y: targets, shape (N, K).
+        W1: first-layer weights, shape (H, D); b1: its bias, shape (H,).
+        W2: second-layer weights, shape (K, H); b2: its bias, shape (K,).
+        All are floating-point tensors of one dtype on one device; none
+        requires grad, and none is modified.
+
+    Returns:
+        dict with exactly the keys "W1", "b1", "W2", "b2": the gradient of
+        loss with respect to that parameter, with the parameter's shape and
+        the inputs' dtype and device. relu'(0) is taken as 0, as autograd
+        does. No autograd (backward, torch.autograd.grad, torch.func).
+    """
+    ### BEGIN SOLUTION
+    a = x @ W1.T + b1  # (N, H)
+    h = a.clamp(min=0)  # (N, H)
+    y_hat = h @ W2.T + b2  # (N, K)
+    g_y_hat = 2 * (y_hat - y) / y.numel()  # (N, K)
+    g_h = g_y_hat @ W2  # (N, H)
+    g_a = g_h * (a > 0)  # relu mask, 0 where a <= 0
+    return {"W1": g_a.T @ x, "b1": g_a.sum(0), "W2": g_y_hat.T @ h,
+            "b2": g_y_hat.sum(0)}
+    ### END SOLUTION
+
+
+# %% [markdown]
+# Try it: compare with autograd on a small random network. In float64 every
+# maximum difference should be $10^{-15}$ or less (often exactly 0).
+
+# %%
+gen = torch.Generator().manual_seed(0)
+N, D, H, K = 4, 3, 5, 2  # distinct sizes: a transposed gradient cannot fit
+x = torch.randn(N, D, generator=gen, dtype=torch.float64)
+y = torch.randn(N, K, generator=gen, dtype=torch.float64)
+params = {"W1": torch.randn(H, D, generator=gen, dtype=torch.float64),
+          "b1": torch.randn(H, generator=gen, dtype=torch.float64),
+          "W2": torch.randn(K, H, generator=gen, dtype=torch.float64),
+          "b2": torch.randn(K, generator=gen, dtype=torch.float64)}
+mine = two_layer_backward(x, y, **params)
+leaves = {k: v.clone().requires_grad_(True) for k, v in params.items()}
+y_hat = torch.relu(x @ leaves["W1"].T + leaves["b1"]) @ leaves["W2"].T + leaves["b2"]
+torch.nn.functional.mse_loss(y_hat, y).backward()
+for k in params:
+    diff = (mine[k] - leaves[k].grad).abs().max().item()
+    print(f"{k}: shape {tuple(mine[k].shape)}, max |mine - autograd| = {diff:.1e}")
+
+# %% grade_id="ch02-two-layer-backward-tests" points=3
+"""two_layer_backward: keys, shapes and values match autograd; no autograd inside."""
+gen = torch.Generator().manual_seed(1)
+N, D, H, K = 4, 3, 5, 2
+x = torch.randn(N, D, generator=gen, dtype=torch.float64)
+y = torch.randn(N, K, generator=gen, dtype=torch.float64)
+params = {"W1": torch.randn(H, D, generator=gen, dtype=torch.float64),
+          "b1": torch.randn(H, generator=gen, dtype=torch.float64),
+          "W2": torch.randn(K, H, generator=gen, dtype=torch.float64),
+          "b2": torch.randn(K, generator=gen, dtype=torch.float64)}
+with forbid(*AUTOGRAD_APIS):
+    grads = two_layer_backward(x, y, **params)
+assert isinstance(grads, dict) and set(grads) == {"W1", "b1", "W2", "b2"}, (
+    f"expected a dict with keys W1, b1, W2, b2, got {type(grads).__name__} "
+    f"{sorted(grads) if isinstance(grads, dict) else ''}")
+leaves = {k: v.clone().requires_grad_(True) for k, v in params.items()}
+y_hat = torch.relu(x @ leaves["W1"].T + leaves["b1"]) @ leaves["W2"].T + leaves["b2"]
+torch.nn.functional.mse_loss(y_hat, y).backward()
+for k, p in params.items():
+    assert_shape(grads[k], tuple(p.shape), name=f'grads["{k}"]')
+    assert_close(grads[k], leaves[k].grad, rtol=1e-10, atol=1e-12,
+                 name=f'grads["{k}"] vs autograd')
+### BEGIN HIDDEN TESTS
+def _reference(x, y, params):
+    leaves = {k: v.clone().requires_grad_(True) for k, v in params.items()}
+    y_hat = (torch.relu(x @ leaves["W1"].T + leaves["b1"]) @ leaves["W2"].T
+             + leaves["b2"])
+    torch.nn.functional.mse_loss(y_hat, y).backward()
+    return {k: v.grad for k, v in leaves.items()}
+
+
+def _check(x, y, params, label, rtol=1e-10, atol=1e-12):
+    before = {k: v.clone() for k, v in [("x", x), ("y", y), *params.items()]}
+    with forbid(*AUTOGRAD_APIS):
+        grads = two_layer_backward(x, y, **params)
+    assert isinstance(grads, dict) and set(grads) == set(params), (
+        f"{label}: expected keys W1, b1, W2, b2, got {type(grads).__name__}")
+    expected = _reference(x, y, params)
+    for k, p in params.items():
+        assert_shape(grads[k], tuple(p.shape), name=f'{label}: grads["{k}"]')
+        assert grads[k].dtype == p.dtype and grads[k].device == p.device, (
+            f'{label}: grads["{k}"] should be {p.dtype} on {p.device}, got '
+            f"{grads[k].dtype} on {grads[k].device}")
+        assert_close(grads[k], expected[k], rtol=rtol, atol=atol,
+                     name=f'{label}: grads["{k}"] vs autograd')
+    for k, v in [("x", x), ("y", y), *params.items()]:
+        assert torch.equal(v, before[k]), f"{label}: two_layer_backward modified {k}"
+
+
+gen = torch.Generator().manual_seed(11)
+for N, D, H, K in [(5, 3, 7, 2), (1, 4, 6, 3), (9, 2, 3, 1), (6, 5, 4, 7)]:
+    x = torch.randn(N, D, generator=gen, dtype=torch.float64)
+    y = torch.randn(N, K, generator=gen, dtype=torch.float64)
+    params = {"W1": torch.randn(H, D, generator=gen, dtype=torch.float64),
+              "b1": torch.randn(H, generator=gen, dtype=torch.float64),
+              "W2": torch.randn(K, H, generator=gen, dtype=torch.float64),
+              "b2": torch.randn(K, generator=gen, dtype=torch.float64)}
+    _check(x, y, params, f"N={N}, D={D}, H={H}, K={K}")
+# small integers make many pre-activations exactly 0, where relu'(0) = 0 matters
+ints = torch.Generator().manual_seed(12)
+
+
+def _small_ints(*shape):
+    return torch.randint(-2, 3, shape, generator=ints).to(torch.float64)
+
+
+params = {"W1": _small_ints(6, 3), "b1": _small_ints(6), "W2": _small_ints(2, 6),
+          "b2": _small_ints(2)}
+_check(_small_ints(8, 3), _small_ints(8, 2), params, "exact zeros in a = x W1^T + b1")
+# float32 on the course device
+params = {k: v.to(device=DEVICE, dtype=torch.float32) for k, v in params.items()}
+x32 = torch.randn(8, 3, generator=gen).to(DEVICE)
+y32 = torch.randn(8, 2, generator=gen).to(DEVICE)
+_check(x32, y32, params, f"float32 on {DEVICE}", rtol=1e-4, atol=1e-5)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Payoff: training with your own backpropagation
+#
+# Gradients are all a training loop needs. Below, the network learns
+# $y = \sin(2x)$ from 64 noisy points with plain gradient descent; every
+# gradient comes from your `two_layer_backward`, and the update
+# $\theta \leftarrow \theta - \eta\, G_\theta$ is what `optimizer.step()` does
+# for SGD. Before training, a gradient check on $W_1$ with your
+# `numerical_gradient` (in float64, as section 2.6 recommends) confirms that the
+# two exercises agree.
+
+# %%
+gen = torch.Generator().manual_seed(0)
+N, H = 64, 32
+x = torch.linspace(-2, 2, N, dtype=torch.float64).unsqueeze(1)  # (N, 1)
+y = torch.sin(2 * x) + 0.1 * torch.randn(N, 1, generator=gen, dtype=torch.float64)
+params = {"W1": 1.5 * torch.randn(H, 1, generator=gen, dtype=torch.float64),
+          "b1": 2 * torch.rand(H, generator=gen, dtype=torch.float64) - 1,
+          "W2": 0.1 * torch.randn(1, H, generator=gen, dtype=torch.float64),
+          "b2": torch.zeros(1, dtype=torch.float64)}
+
+
+def mse(params, x, y):
+    h = torch.relu(x @ params["W1"].T + params["b1"])
+    return ((h @ params["W2"].T + params["b2"] - y) ** 2).mean()
+
+
+numeric = numerical_gradient(lambda W1: mse({**params, "W1": W1}, x, y), params["W1"])
+mine = two_layer_backward(x, y, **params)["W1"]
+print(f"gradient check on W1: relative error {rel_error(mine, numeric):.1e}")
+
+# float32 on the course device for the training itself
+params = {k: v.to(device=DEVICE, dtype=torch.float32) for k, v in params.items()}
+x, y = x.to(DEVICE, torch.float32), y.to(DEVICE, torch.float32)
+lr, num_steps, losses = 0.02, 2000, []
+for step in range(num_steps):
+    losses.append(mse(params, x, y).item())
+    grads = two_layer_backward(x, y, **params)
+    for k in params:
+        params[k] -= lr * grads[k]
+
+fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 3.5))
+plot_curves({"training loss": losses}, xlabel="step", ylabel="MSE", logy=True, ax=ax0)
+ax1.plot(x.cpu(), y.cpu(), "o", ms=3, label="data")
+with torch.no_grad():
+    fit = torch.relu(x @ params["W1"].T + params["b1"]) @ params["W2"].T + params["b2"]
+ax1.plot(x.cpu(), fit.cpu(), lw=2, label="network")
+ax1.plot(x.cpu(), torch.sin(2 * x).cpu(), "k--", lw=1, label="sin(2x)")
+ax1.legend()
+plt.show()
+print(f"final training loss {losses[-1]:.4f} (the noise alone gives about 0.01)")
+
+# %% [markdown]
+# ## 2.8 Summary
+#
+# - The derivative is the slope of the tangent and gives the linear
+#   approximation $f(x + h) \approx f(x) + f'(x) h$; stepping against it
+#   lowers a loss.
+# - Central differences have $O(h^2)$ truncation error, forward ones $O(h)$;
+#   round-off adds $O(\varepsilon / h)$, so the best step is around
+#   $\varepsilon^{1/3}$ and numerical checks belong in float64.
+# - $\sigma' = \sigma(1 - \sigma) \le 1/4$, $\tanh' = 1 - \tanh^2 \le 1$,
+#   $\operatorname{relu}'(x) = \mathbb{1}[x > 0]$ (0 at 0 in PyTorch). Compute
+#   them so that no intermediate overflows: equal formulas are not equally
+#   stable, for values or for gradients.
+# - The gradient points in the direction of steepest ascent and is
+#   perpendicular to level sets.
+# - Autograd records a graph of operations on tensors with
+#   `requires_grad=True`; `backward()` applies the chain rule from the output and
+#   **adds** into `.grad` (reset it each step); `torch.no_grad()` stops
+#   recording.
+# - Backpropagation is the chain rule run backwards with three local rules
+#   (loss, linear, activation). Check hand-written gradients numerically.
+#
+# Next, chapter 03 builds the probability behind loss functions, and chapter 04
+# turns gradients into optimizers (momentum, Adam).

@@ -1,0 +1,147 @@
+"""Real nbgrader, real kernels: release, submit, autograde, feedback.
+
+A temporary course (configured by graders/config.py, like the real one) gets
+the solution notebooks as its source, runs ``nbgrader generate_assignment``,
+receives submissions from these students for every chapter, runs
+``nbgrader autograde`` and ``nbgrader generate_feedback``:
+
+- ``blank``: the untouched student release;
+- ``solved``: the release with every answer cell filled with the solution;
+- ``deleted``: blank answers, every test cell deleted;
+- ``edited``: blank answers, every test cell replaced by ``pass``;
+- ``inflated``: blank answers, test cells' points set to 100 and locked off;
+- ``solved_inflated``: the solved notebook with test cells' points set to 100.
+"""
+
+import copy
+import html
+import re
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook, MissingEntry
+
+from graders.feedback import BEGIN, END
+from graders.runenv import tool_env
+from nbtools import CHAPTERS, ROOT, grade_cells, read, solution_path
+
+STUDENTS = ["blank", "solved", "deleted", "edited", "inflated", "solved_inflated"]
+
+
+def nbgrader(course, *args):
+    cmd = [sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"]
+    return subprocess.run(cmd, cwd=course, env=tool_env(), capture_output=True,
+                          text=True, timeout=1800)
+
+
+def make_submission(student, release, solution):
+    nb = copy.deepcopy(release)
+    answers, _ = grade_cells(solution)
+    if student.startswith("solved"):
+        for cell in nb.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id in answers:
+                cell.source = answers[grade_id].source
+    tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    if student == "deleted":
+        nb.cells = [c for c in nb.cells if c not in tests]
+    for cell in tests:
+        if student == "edited":
+            cell.source = "pass"
+        if student.endswith("inflated"):
+            cell.metadata["nbgrader"]["points"] = 100
+            cell.metadata["nbgrader"]["locked"] = False
+    return nb
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    root = tmp_path_factory.mktemp("course")
+    (root / "nbgrader_config.py").write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from graders.config import configure\n"
+        f"configure(get_config(), {str(root)!r})\n"
+    )
+    for chapter in CHAPTERS:
+        (root / "solutions" / chapter).mkdir(parents=True)
+        shutil.copy(solution_path(chapter), root / "solutions" / chapter)
+        done = nbgrader(root, "generate_assignment", chapter, "--force")
+        assert done.returncode == 0, done.stderr
+        release = read(root / "notebooks" / chapter / f"{chapter}.ipynb")
+        for student in STUDENTS:
+            target = root / "graders" / "submitted" / student / chapter
+            target.mkdir(parents=True)
+            nb = make_submission(student, release, read(solution_path(chapter)))
+            nbformat.write(nb, target / f"{chapter}.ipynb")
+        nbgrader(root, "autograde", chapter, "--force")
+        nbgrader(root, "generate_feedback", chapter, "--force")
+    return root
+
+
+def scores(course, chapter, student):
+    """{test cell id: (score, max score)} from the gradebook, or None if ungraded."""
+    url = "sqlite:///" + str(course / "graders" / "gradebook.db")
+    with Gradebook(url) as gb:
+        try:
+            sub = gb.find_submission_notebook(chapter, chapter, student)
+        except MissingEntry:
+            return None
+        return {g.name: (g.score, g.max_score) for g in sub.grades}
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_blank_release_scores_zero_on_every_graded_cell(course, chapter):
+    graded = scores(course, chapter, "blank")
+    assert graded, f"{chapter}: the blank submission was not graded"
+    assert all(score == 0 for score, _ in graded.values()), graded
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_solutions_submitted_as_a_student_score_full_marks(course, chapter):
+    graded = scores(course, chapter, "solved")
+    assert graded, f"{chapter}: the solved submission was not graded"
+    short = {cell: s for cell, s in graded.items() if s[0] != s[1]}
+    assert not short, f"{chapter}: cells below full marks: {short}"
+
+
+@pytest.mark.parametrize("student", ["deleted", "edited", "inflated"])
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_tampering_with_test_cells_earns_nothing(course, chapter, student):
+    graded = scores(course, chapter, student)
+    total = sum(score for score, _ in (graded or {}).values())
+    blank = sum(score for score, _ in scores(course, chapter, "blank").values())
+    assert total <= blank, f"{chapter}/{student}: {total} points > blank {blank}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_inflated_points_do_not_raise_the_maximum(course, chapter):
+    honest = scores(course, chapter, "solved")
+    inflated = scores(course, chapter, "solved_inflated")
+    assert inflated == honest, f"{chapter}: {inflated} != {honest}"
+
+
+def _visible_text(page: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_feedback_shows_no_hidden_test_code(course, chapter):
+    hidden = set()
+    for cell in read(solution_path(chapter)).cells:
+        inside = False
+        for line in cell.source.split("\n"):
+            inside = (inside or BEGIN in line) and END not in line
+            if inside and BEGIN not in line and len(line.strip()) >= 16:
+                hidden.add(line.strip())
+    assert hidden, f"{chapter}: no hidden test lines found to look for"
+    for student in ("blank", "solved"):
+        page = course / "graders" / "feedback" / student / chapter / f"{chapter}.html"
+        assert page.exists(), f"no feedback for {student}/{chapter}"
+        text = _visible_text(page.read_text(encoding="utf-8"))
+        shown = [line for line in hidden if line in text]
+        assert not shown, f"feedback {student}/{chapter} shows hidden code: {shown[:3]}"
+        assert "hidden tests are not shown" in text

@@ -1,0 +1,168 @@
+"""Unit tests of the dlcourse helper package."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from dlcourse import environment_report, get_device, progress, set_seed  # noqa: E402
+from dlcourse.checks import (ForbiddenCallError, assert_close, assert_shape,  # noqa: E402
+                             expect_raises, forbid)
+from dlcourse.data import load_digits, load_tabular, train_test_split  # noqa: E402
+from dlcourse.plotting import plot_contour, plot_curves, plot_images  # noqa: E402
+
+
+def _message(fn, *args, **kwargs) -> str:
+    with pytest.raises(AssertionError) as info:
+        fn(*args, **kwargs)
+    return str(info.value)
+
+
+# --- checks -----------------------------------------------------------------
+def test_assert_close_accepts_close_values():
+    assert_close(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 2.0 + 1e-9]))
+    assert_close(0.5, 0.5 + 1e-12)
+    assert_close(torch.tensor(3.0, dtype=torch.float64), 3.0)
+    assert_close((torch.ones(2), 1.0), (torch.ones(2), 1.0))
+    assert_close(torch.tensor([float("nan")]), torch.tensor([float("nan")]))
+    assert_close(torch.tensor([float("inf")]), torch.tensor([float("inf")]))
+
+
+def test_assert_close_reports_shape_dtype_and_worst_value():
+    msg = _message(assert_close, torch.zeros(4, 3), torch.zeros(3, 4), name="W")
+    assert "W" in msg and "(3, 4)" in msg and "(4, 3)" in msg
+    msg = _message(assert_close, torch.zeros(2), torch.zeros(2, dtype=torch.float64))
+    assert "float64" in msg and "float32" in msg
+    got = torch.tensor([[1.0, 2.0], [3.0, 4.5]])
+    msg = _message(assert_close, got, torch.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    assert "(1, 1)" in msg and "expected 4" in msg and "got 4.5" in msg
+    assert "1 of 4" in msg
+
+
+def test_assert_close_rejects_wrong_types_and_nan():
+    assert "tensor" in _message(assert_close, [1.0, 2.0], torch.ones(2))
+    assert "tuple of 2" in _message(assert_close, torch.ones(2), (1.0, 2.0))
+    _message(assert_close, torch.tensor([float("nan")]), torch.tensor([1.0]))
+    _message(assert_close, torch.tensor([1, 2]), torch.tensor([1, 3]))
+    _message(assert_close, None, 1.0)
+
+
+def test_assert_shape():
+    assert_shape(torch.zeros(2, 3), (2, 3))
+    assert "(3, 2)" in _message(assert_shape, torch.zeros(2, 3), (3, 2))
+    _message(assert_shape, 5, (1,))
+
+
+def test_expect_raises():
+    def bad(x):
+        raise ValueError(f"x must be positive, got {x}")
+
+    assert isinstance(expect_raises(ValueError, bad, -1, match="positive"), ValueError)
+    assert "does not mention" in _message(expect_raises, ValueError, bad, 1, match="zz")
+    assert "returned" in _message(expect_raises, ValueError, abs, -1)
+    assert "TypeError" in _message(expect_raises, ValueError, len, 5)
+
+    def unfinished():
+        raise NotImplementedError()
+
+    with pytest.raises(NotImplementedError):
+        expect_raises(ValueError, unfinished)
+
+
+def test_forbid_blocks_functions_methods_and_operators_then_restores():
+    x = torch.ones(3)
+    original_matmul = torch.Tensor.__matmul__
+    with forbid("torch.dot", "torch.Tensor.dot", "torch.Tensor.__matmul__",
+                "torch.nn.functional.linear"):
+        for call in (lambda: torch.dot(x, x), lambda: x.dot(x), lambda: x @ x,
+                     lambda: torch.nn.functional.linear(x, x[None])):
+            with pytest.raises(ForbiddenCallError, match="yourself"):
+                call()
+        assert (x * x).sum() == 3  # everything else still works
+    assert torch.dot(x, x) == 3 and x.dot(x) == 3 and (x @ x) == 3
+    assert torch.Tensor.__matmul__ is original_matmul
+    with pytest.raises(RuntimeError), forbid("torch.dot"):
+        raise RuntimeError("an error inside the block")
+    assert torch.dot(x, x) == 3
+    with pytest.raises(ValueError, match="does not exist"), forbid("torch.no_such"):
+        pass
+
+
+# --- device, seed, progress ---------------------------------------------------
+def test_get_device_prefers_accelerators_and_honours_requests(monkeypatch):
+    expected = "cuda" if torch.cuda.is_available() else None
+    if expected:
+        assert get_device().type == "cuda"
+    assert get_device("cpu") == torch.device("cpu")
+    monkeypatch.setenv("DLCOURSE_DEVICE", "cpu")
+    assert get_device() == torch.device("cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="available"):
+            get_device("cuda")
+
+
+def test_set_seed_makes_torch_reproducible():
+    set_seed(3)
+    a = torch.randn(5)
+    set_seed(3)
+    assert torch.equal(a, torch.randn(5))
+
+
+def test_environment_report_names_versions_and_device():
+    report = environment_report()
+    assert report["torch"] == torch.__version__
+    assert {"python", "numpy", "device"} <= set(report)
+
+
+def test_progress_is_silenced_while_grading(monkeypatch):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert progress(range(3)).disable
+    monkeypatch.delenv("NBGRADER_EXECUTION")
+    monkeypatch.setenv("DLCOURSE_PROGRESS", "1")
+    assert list(progress(range(3), desc="x")) == [0, 1, 2]
+
+
+# --- data ---------------------------------------------------------------------
+def test_load_digits_shapes_and_range():
+    X, y = load_digits()
+    assert X.shape == (1797, 64) and y.shape == (1797,) and y.dtype == torch.int64
+    assert 0 <= X.min() and X.max() <= 1
+    images, _ = load_digits(images=True, dtype=torch.float64)
+    assert images.shape == (1797, 1, 8, 8) and images.dtype == torch.float64
+
+
+def test_load_tabular():
+    X, y, names = load_tabular("breast_cancer")
+    assert X.shape == (569, 30) and len(names) == 30 and y.dtype == torch.int64
+    _, y, _ = load_tabular("diabetes")
+    assert y.is_floating_point()
+    with pytest.raises(ValueError, match="expected one of"):
+        load_tabular("mnist")
+
+
+def test_train_test_split_is_a_seeded_partition():
+    X, y = torch.arange(20.0)[:, None], torch.arange(20)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_fraction=0.25, seed=1)
+    assert len(X_te) == 5 and len(X_tr) == 15
+    assert sorted(torch.cat([y_tr, y_te]).tolist()) == list(range(20))
+    assert torch.equal(X_tr[:, 0].long(), y_tr)
+    again = train_test_split(X, y, test_fraction=0.25, seed=1)
+    assert torch.equal(again[3], y_te)
+    with pytest.raises(ValueError):
+        train_test_split(X, y[:3])
+    with pytest.raises(ValueError):
+        train_test_split(X, y, test_fraction=1.0)
+
+
+# --- plotting -----------------------------------------------------------------
+def test_plots_draw_without_a_display():
+    images, labels = load_digits(images=True)
+    fig = plot_images(images[:10], labels[:10].tolist(), ncols=5)
+    assert len(fig.axes) == 10
+    ax = plot_curves({"train": [3, 2, 1], "test": [3, 2.5, 2]}, logy=True)
+    assert len(ax.lines) == 2
+    path = [torch.tensor([1.0, 1.0]), torch.tensor([0.5, 0.2])]
+    ax = plot_contour(lambda p: (p ** 2).sum(-1), paths={"gd": path})
+    assert len(ax.lines) == 1
