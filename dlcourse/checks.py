@@ -34,7 +34,9 @@ def _as_tensor(value, name: str, like: torch.Tensor | None = None) -> torch.Tens
         return value
     if isinstance(value, (bool, int, float)):
         return torch.tensor(value, dtype=torch.float64)
-    raise AssertionError(f"{name}: expected a number or a tensor, got {_describe(value)}")
+    raise AssertionError(
+        f"{name}: expected a number or a tensor, got {_describe(value)}"
+    )
 
 
 def _fmt_index(flat_index: int, shape: Sequence[int]) -> str:
@@ -64,7 +66,7 @@ def assert_close(actual, expected, *, rtol: float = 1e-5, atol: float = 1e-8,
                 f"{name}: expected a tuple of {len(expected)} items, "
                 f"got {_describe(actual)}"
             )
-        for i, (a, e) in enumerate(zip(actual, expected)):
+        for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
             assert_close(a, e, rtol=rtol, atol=atol, name=f"{name}[{i}]",
                          check_dtype=check_dtype)
         return
@@ -98,7 +100,8 @@ def assert_close(actual, expected, *, rtol: float = 1e-5, atol: float = 1e-8,
     err = (a - e).abs()
     bad = ~((err <= tol) | both_nan | same_inf)
     if bad.any():
-        err = torch.where(bad, torch.nan_to_num(err, nan=math.inf), torch.zeros_like(err))
+        err = torch.where(bad, torch.nan_to_num(err, nan=math.inf),
+                          torch.zeros_like(err))
         worst = int(err.reshape(-1).argmax())
         got, want = a.reshape(-1)[worst].item(), e.reshape(-1)[worst].item()
         raise AssertionError(

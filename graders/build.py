@@ -146,7 +146,7 @@ def stale_files(root: Path = ROOT, prefixes: list[str] | None = None) -> list[st
                 if extra.suffix not in {".py", ".ipynb"} and extra.is_file():
                     shutil.copy(extra, staged)
             built = build(source, tmp / "solutions", tmp / "notebooks")
-            for fresh, kind in zip(built, ("solutions", "notebooks")):
+            for fresh, kind in zip(built, ("solutions", "notebooks"), strict=True):
                 committed = root / kind / source.parent.name / fresh.name
                 if not committed.exists():
                     problems.append(f"{committed.relative_to(root)} is missing")

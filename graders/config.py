@@ -36,7 +36,8 @@ def configure(c, root: str) -> None:
                                 "feedback", "*.py"]
     # Training cells take a while on a small CPU: be generous per cell.
     c.Execute.timeout = 300
-    c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+    c.ClearSolutions.code_stub = {
+        "python": "# YOUR CODE HERE\nraise NotImplementedError()"}
     # Feedback must not show hidden tests, nor tracebacks that quote them.
     c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor,
                                         HideHiddenTests]

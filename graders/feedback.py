@@ -49,7 +49,8 @@ def failing_line(traceback: list[str]) -> int | None:
 def sanitize_error(output: dict, first_hidden: int) -> dict:
     """Drop the traceback; say whether a visible or a hidden test failed."""
     line = failing_line(output.get("traceback", []))
-    where = "a hidden test" if line is None or line >= first_hidden else "a visible test"
+    hidden = line is None or line >= first_hidden
+    where = "a hidden test" if hidden else "a visible test"
     message = str(output.get("evalue", ""))[:500]
     output["traceback"] = [
         f"{output.get('ename', 'Error')}: {message}",

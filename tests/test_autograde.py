@@ -23,10 +23,10 @@ import sys
 import nbformat
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
+from nbtools import CHAPTERS, ROOT, grade_cells, read, solution_path
 
 from graders.feedback import BEGIN, END
 from graders.runenv import tool_env
-from nbtools import CHAPTERS, ROOT, grade_cells, read, solution_path
 
 STUDENTS = ["blank", "solved", "deleted", "edited", "inflated", "solved_inflated"]
 

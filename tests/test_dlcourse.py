@@ -8,8 +8,13 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from dlcourse import environment_report, get_device, progress, set_seed  # noqa: E402
-from dlcourse.checks import (ForbiddenCallError, assert_close, assert_shape,  # noqa: E402
-                             expect_raises, forbid)
+from dlcourse.checks import (  # noqa: E402
+    ForbiddenCallError,
+    assert_close,
+    assert_shape,
+    expect_raises,
+    forbid,
+)
 from dlcourse.data import load_digits, load_tabular, train_test_split  # noqa: E402
 from dlcourse.plotting import plot_contour, plot_curves, plot_images  # noqa: E402
 

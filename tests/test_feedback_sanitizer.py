@@ -13,7 +13,8 @@ print("done")'''
 
 
 def _cell(line):
-    frame = f"\x1b[0;31mCell In[7], line {line}\x1b[0m\n----> {line} assert secret_code()"
+    frame = (f"\x1b[0;31mCell In[7], line {line}\x1b[0m\n"
+             f"----> {line} assert secret_code()")
     error = nbformat.v4.new_output("error", ename="AssertionError", evalue="boom",
                                    traceback=["header", frame, "AssertionError: boom"])
     return nbformat.v4.new_code_cell(SOURCE, outputs=[error])

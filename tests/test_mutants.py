@@ -10,9 +10,17 @@ The original answer is restored after each replacement.
 """
 
 import pytest
-
-from nbtools import (CHAPTERS, Kernel, error_text, grade_cells, load_mutants, read,
-                     release_path, solution_path, cells_checking)
+from nbtools import (
+    CHAPTERS,
+    Kernel,
+    cells_checking,
+    error_text,
+    grade_cells,
+    load_mutants,
+    read,
+    release_path,
+    solution_path,
+)
 
 
 def _run_tests(kernel, tests, test_ids):
@@ -25,14 +33,15 @@ def test_graded_tests_reject_blank_and_wrong_answers_and_accept_right_ones(chapt
     solution = read(solution_path(chapter))
     answers, tests = grade_cells(solution)
     blank_answers, _ = grade_cells(read(release_path(chapter)))
-    assert not set(wrong) - set(answers), f"unknown ids in WRONG: {set(wrong) - set(answers)}"
-    assert not set(right) - set(answers), f"unknown ids in RIGHT: {set(right) - set(answers)}"
+    for table, name in ((wrong, "WRONG"), (right, "RIGHT")):
+        unknown = set(table) - set(answers)
+        assert not unknown, f"{chapter}: unknown answer ids in {name}: {unknown}"
     problems = []
     for answer_id in answers:
         if len(wrong.get(answer_id, {})) < 2:
             problems.append(f"{answer_id}: needs at least 2 planted wrong answers")
         if not right.get(answer_id):
-            problems.append(f"{answer_id}: needs at least 1 right answer written differently")
+            problems.append(f"{answer_id}: needs a right answer written differently")
         if not cells_checking(answer_id, tests):
             problems.append(f"{answer_id}: has no test cell '{answer_id}-tests'")
     assert not problems, "\n".join(problems)
@@ -50,7 +59,8 @@ def test_graded_tests_reject_blank_and_wrong_answers_and_accept_right_ones(chapt
             replacements += [("right", d, src) for d, src in right[answer_id].items()]
             for kind, description, source in replacements:
                 error = kernel.run(source)
-                assert error is None, f"{answer_id} {description!r}: {error_text(error)}"
+                assert error is None, (f"{answer_id} {description!r}: "
+                                       + error_text(error))
                 results = _run_tests(kernel, tests, test_ids)
                 failed = {t: error_text(e) for t, e in results.items() if e}
                 if kind in ("blank", "wrong") and not failed:

@@ -6,11 +6,18 @@ from collections import Counter
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from nbtools import (
+    CHAPTERS,
+    ROOT,
+    cells_checking,
+    grade_cells,
+    read,
+    release_path,
+    solution_path,
+)
 
 from graders.build import stale_files
 from graders.feedback import BEGIN, END
-from nbtools import (CHAPTERS, ROOT, grade_cells, read, release_path, solution_path,
-                     cells_checking)
 
 ABSOLUTE_PATH = re.compile(r"(?<![\w.])(/home/|/root/|/work/|/tmp/|/Users/|[A-Z]:\\)")
 
@@ -121,7 +128,7 @@ def test_chapter_lint(chapter):
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_student_release_raises_only_not_implemented_error(chapter):
-    """Run the untouched release: every error is NotImplementedError, every test fails."""
+    """The untouched release: every error is NotImplementedError; every test fails."""
     path = release_path(chapter)
     nb = read(path)
     NotebookClient(nb, timeout=300, allow_errors=True, kernel_name="python3",
