@@ -693,7 +693,7 @@ check_count(nn.Conv2d(3, 8, kernel_size=5), 608, "nn.Conv2d(3, 8, 5): 8*3*5*5 + 
 # $n_\text{out}$ are called the **fan-in** and **fan-out**; for a weight of
 # shape `(D_out, D_in)` they are `D_in` and `D_out`.
 #
-# Let us see it. The cell below pushes a batch of 512 standard-normal vectors
+# Let us see it. The cell below pushes a batch of 256 standard-normal vectors
 # through 30 dense layers of width 256, initialised with `torch.nn.init`, and
 # records the standard deviation of the activations after every layer. It
 # computes in float64 on the CPU so that values from $10^{-30}$ to $10^{30}$
@@ -710,7 +710,7 @@ INITS = {  # each entry fills a weight of shape (D_out, D_in) in place
 ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh}
 
 
-def activation_stds(scheme, activation, depth=30, width=256, batch=512, seed=0):
+def activation_stds(scheme, activation, depth=30, width=256, batch=256, seed=0):
     """Std of the activations after each of `depth` random dense layers.
 
     Returns (stds, h): a list of `depth` floats and the last activations

@@ -962,7 +962,7 @@ plt.show()
 data against an SVD: components up to sign and in order of decreasing variance,
 matching projections, invalid k, dtype and device kept."""
 t = torch.linspace(-2.0, 2.0, 9)
-line = torch.stack([t, 2.0 * t], dim=1) + torch.tensor([10.0, -5.0])  # (9, 2)
+line = torch.stack([t, 2.0 * t], dim=1) + torch.tensor([10.0, 4.0])  # (9, 2)
 projected, components = pca(line, 1)
 assert_shape(projected, (9, 1), name="projected for X of shape (9, 2), k = 1")
 assert_shape(components, (1, 2), name="components for X of shape (9, 2), k = 1")

@@ -601,7 +601,8 @@ def entropy(p):
 for K in (2, 4, 8):
     h = entropy(torch.full((K,), 1.0 / K))
     print(f"uniform over {K}: {h.item():.4f} nats = {h.item() / math.log(2):.1f} bits")
-print("one-hot:", entropy(torch.tensor([0.0, 1.0, 0.0])).item())
+print("one-hot [0, 1, 0] has entropy 0:",
+      entropy(torch.tensor([0.0, 1.0, 0.0])).item() == 0.0)
 
 # %% grade_id="ch03-entropy-tests" points=2
 """entropy: nats, over the last dimension, 0 log 0 = 0, shape p.shape[:-1],
@@ -1138,9 +1139,9 @@ rolls = torch.multinomial(true_probs, 500, replacement=True)  # (500,) class ind
 observed = torch.bincount(rolls, minlength=4) / len(rolls)
 
 w = torch.zeros(4, requires_grad=True)  # the model's logits, shared by all rolls
-optimizer = torch.optim.SGD([w], lr=2.0)
+optimizer = torch.optim.SGD([w], lr=0.5)
 losses = []
-for step in range(150):
+for step in range(100):
     loss = cross_entropy_loss(w.expand(len(rolls), 4), rolls)  # logits (500, 4)
     optimizer.zero_grad()
     loss.backward()

@@ -21,10 +21,10 @@
 #
 # | exercise | what it computes | checked against |
 # |---|---|---|
-# | `gradient_descent` | the whole path of plain gradient descent | closed form, `torch.optim.SGD` |
-# | `sgd_momentum_step` | one step of SGD with momentum and weight decay | `torch.optim.SGD` |
-# | `adam_step` | one step of Adam (L2 weight decay in the gradient) | `torch.optim.Adam` |
-# | `adamw_step` | one step of AdamW (decoupled weight decay) | `torch.optim.AdamW` |
+# | `gradient_descent` | the path of plain gradient descent | `torch.optim.SGD` |
+# | `sgd_momentum_step` | one step of SGD with momentum | `torch.optim.SGD` |
+# | `adam_step` | one step of Adam (L2 weight decay) | `torch.optim.Adam` |
+# | `adamw_step` | one step of AdamW (decoupled decay) | `torch.optim.AdamW` |
 #
 # **Conventions.** All four exercises are *functional*: they return new
 # tensors and never modify their arguments. (`torch.optim` updates parameters
@@ -430,7 +430,8 @@ def momentum_path(lr, momentum, num_steps=40):
     return torch.stack(path)
 
 
-paths = {"gradient descent, lr = 0.07": gradient_descent(ravine_grad, x_start, 0.07, 40),
+paths = {"gradient descent, lr = 0.07": gradient_descent(ravine_grad, x_start,
+                                                         0.07, 40),
          "momentum 0.5, lr = 0.07": momentum_path(0.07, 0.5)}
 ax = plot_contour(ravine, xlim=(-4.5, 4.5), ylim=(-2.0, 2.0), levels=20, paths=paths)
 ax.set_title("40 steps: momentum damps the zig-zag and speeds up the crawl")
@@ -746,8 +747,8 @@ for t in range(1, 4):
     x, m, v = adam_step(x, step_grad, m, v, t, lr=0.1, betas=(0.8, 0.9), eps=0.1)
     ref.grad = ref.detach() * ref.detach() - 1
     opt.step()
-    assert_close(x, ref.detach(), name=f"param after step t={t} vs torch.optim.Adam"
-                 "(lr=0.1, betas=(0.8, 0.9), eps=0.1)")
+    assert_close(x, ref.detach(), name=f"param after step t={t} vs "
+                 "torch.optim.Adam(lr=0.1, betas=(0.8, 0.9), eps=0.1)")
 ### BEGIN HIDDEN TESTS
 def _random_quadratic(shape, seed, dtype=torch.float64, dev="cpu"):
     """grad_fn of L(x) = x.A.x / 2 - b.x (A symmetric positive definite), x0."""
@@ -911,7 +912,8 @@ for ax, (title, step_fn) in zip(axes, [("Adam: L2 penalty in the gradient", adam
         param, m, v = step_fn(param, grad, m, v, t, lr=lr, weight_decay=weight_decay)
         means.append(param.mean(dim=1))
     means = torch.stack(means)  # (num_steps + 1, 3)
-    curves = {f"gradient noise std {s:g}": means[:, i] for i, s in enumerate(noise_stds)}
+    curves = {f"gradient noise std {s:g}": means[:, i]
+              for i, s in enumerate(noise_stds)}
     curves["(1 - lr * wd)^t"] = (1 - lr * weight_decay) ** torch.arange(num_steps + 1.0)
     plot_curves(curves, ax=ax, ylabel="mean weight")
     ax.set_title(f"{title}, lr={lr}, wd={weight_decay}")
@@ -1079,7 +1081,8 @@ for name, path in rosen_paths.items():
 X, y, feature_names = load_tabular("breast_cancer")
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_fraction=0.25, seed=0)
 mean, std = X_train.mean(dim=0), X_train.std(dim=0)
-X_train, X_test = ((X_train - mean) / std).to(device), ((X_test - mean) / std).to(device)
+X_train = ((X_train - mean) / std).to(device)
+X_test = ((X_test - mean) / std).to(device)
 y_train, y_test = y_train.float().to(device), y_test.float().to(device)
 print("train", tuple(X_train.shape), "test", tuple(X_test.shape))
 

@@ -1,4 +1,5 @@
-"""Test-suite set-up: Jupyter, IPython and matplotlib write to a scratch folder.
+"""Test-suite set-up (for tests/ and the nbval run over solutions/): Jupyter,
+IPython and matplotlib write to a scratch folder.
 
 Nothing the tests start (kernels, nbgrader, nbval) writes into $HOME.
 """
