@@ -98,7 +98,9 @@ def assert_close(actual, expected, *, rtol: float = 1e-5, atol: float = 1e-8,
     both_nan = torch.isnan(a) & torch.isnan(e)
     same_inf = torch.isinf(e) & (a == e)
     err = (a - e).abs()
-    bad = ~((err <= tol) | both_nan | same_inf)
+    # A non-finite expected value must be matched exactly, never by tolerance
+    # (atol + rtol * inf would accept anything).
+    bad = ~(((err <= tol) & torch.isfinite(e)) | both_nan | same_inf)
     if bad.any():
         err = torch.where(bad, torch.nan_to_num(err, nan=math.inf),
                           torch.zeros_like(err))

@@ -54,6 +54,16 @@ def test_assert_close_rejects_wrong_types_and_nan():
     _message(assert_close, None, 1.0)
 
 
+def test_assert_close_matches_infinities_exactly():
+    inf = float("inf")
+    assert "expected inf, got 9.2" in _message(assert_close, torch.tensor([9.2]),
+                                               torch.tensor([inf]))
+    _message(assert_close, torch.tensor([-inf]), torch.tensor([inf]))
+    _message(assert_close, torch.tensor([inf]), torch.tensor([1.0]))
+    _message(assert_close, 9.2, inf)
+    assert_close(torch.tensor([-inf, 1.0]), torch.tensor([-inf, 1.0]))
+
+
 def test_assert_shape():
     assert_shape(torch.zeros(2, 3), (2, 3))
     assert "(3, 2)" in _message(assert_shape, torch.zeros(2, 3), (3, 2))

@@ -812,14 +812,14 @@ spectra = {"positive dominant": [4.0, -2.0, 1.5, 1.0, 0.5, -0.25],
            "negative dominant": [-5.0, 2.5, 2.0, -1.0, 0.5, 0.3, 0.2, 0.1, 0.0],
            "large eigenvalues": [40.0, 20.0, -15.0, 3.0, 1.0, 0.5, -0.5]}
 for label, spectrum in spectra.items():
-    Q, _ = torch.linalg.qr(torch.randn(len(spectrum), len(spectrum), generator=gen,
-                                       dtype=torch.float64))
+    size = len(spectrum)
+    basis = torch.randn(size, size, generator=gen, dtype=torch.float64)
+    Q, _ = torch.linalg.qr(basis)  # random orthonormal eigenvectors
     A = Q @ torch.diag(torch.tensor(spectrum, dtype=torch.float64)) @ Q.T
     A = (A + A.T) / 2  # exactly symmetric
     num_iters = 500 if label == "large eigenvalues" else 200
     check_power_iteration(A, num_iters, rtol=1e-9, atol=1e-9,
-                          label=f"{label} ({len(spectrum)}x{len(spectrum)}, "
-                                f"{num_iters} iterations)")
+                          label=f"{label} ({size}x{size}, {num_iters} iterations)")
 check_power_iteration(torch.tensor([[-3.0]], dtype=torch.float64), 5, rtol=1e-12,
                       atol=1e-12, label="1x1 matrix [[-3]]")
 Q, _ = torch.linalg.qr(torch.randn(5, 5, generator=gen, dtype=torch.float64))

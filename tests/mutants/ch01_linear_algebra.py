@@ -1,4 +1,5 @@
-"""ch01: planted wrong answers (must lose points) and right answers written differently (must pass)."""
+"""ch01: planted wrong answers (must lose points) and right answers written
+differently (must pass)."""
 WRONG = {
     "ch01-dot": {
         "sums x only": '''
