@@ -106,9 +106,10 @@ def assert_close(actual, expected, *, rtol: float = 1e-5, atol: float = 1e-8,
                           torch.zeros_like(err))
         worst = int(err.reshape(-1).argmax())
         got, want = a.reshape(-1)[worst].item(), e.reshape(-1)[worst].item()
+        digits = next((d for d in (6, 10) if f"{want:.{d}g}" != f"{got:.{d}g}"), 17)
         raise AssertionError(
             f"{name}: values differ{_fmt_index(worst, tuple(e.shape))}: "
-            f"expected {want:.6g}, got {got:.6g} "
+            f"expected {want:.{digits}g}, got {got:.{digits}g} "
             f"(abs error {abs(got - want):.3g}; {int(bad.sum())} of {bad.numel()} "
             f"elements outside rtol={rtol:g}, atol={atol:g})"
         )

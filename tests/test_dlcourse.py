@@ -54,6 +54,12 @@ def test_assert_close_rejects_wrong_types_and_nan():
     _message(assert_close, None, 1.0)
 
 
+def test_assert_close_shows_enough_digits_to_tell_values_apart():
+    msg = _message(assert_close, torch.tensor(-4.000001, dtype=torch.float64),
+                   torch.tensor(-4.0, dtype=torch.float64), rtol=1e-9)
+    assert "expected -4, got -4.000001" in msg
+
+
 def test_assert_close_matches_infinities_exactly():
     inf = float("inf")
     assert "expected inf, got 9.2" in _message(assert_close, torch.tensor([9.2]),
