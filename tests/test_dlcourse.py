@@ -187,3 +187,59 @@ def test_plots_draw_without_a_display():
     path = [torch.tensor([1.0, 1.0]), torch.tensor([0.5, 0.2])]
     ax = plot_contour(lambda p: (p ** 2).sum(-1), paths={"gd": path})
     assert len(ax.lines) == 1
+
+
+# --- widgets ------------------------------------------------------------------
+def test_interactive_plot_renders_pngs_and_redraws_on_change():
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    from dlcourse.widgets import interactive_plot
+
+    plt.close("all")
+    calls = []
+
+    def draw(scale=1.0, kind="line", n=5):
+        calls.append((scale, kind, n))
+        plt.subplots()[1].plot([scale * i for i in range(n)])
+        plt.show()
+
+    box = interactive_plot(draw, scale=(0.5, 3.0), kind=["line", "dots"], n=(2, 9))
+    controls, picture, _ = box.children
+    assert calls == [(1.0, "line", 5)], "drawn once, with draw's defaults"
+    assert bytes(picture.value).startswith(b"\x89PNG")
+    first = bytes(picture.value)
+    controls.children[2].value = 9
+    assert calls[-1] == (1.0, "line", 9) and bytes(picture.value) != first
+    assert isinstance(controls.children[1], widgets.Dropdown)
+    assert plt.get_fignums() == [], "figures must not pile up under the cell"
+
+
+def test_interactive_plot_surfaces_errors():
+    import matplotlib.pyplot as plt
+
+    from dlcourse.widgets import interactive_plot
+
+    plt.close("all")
+
+    def unfinished(k=1):
+        plt.figure()
+        raise NotImplementedError()
+
+    with pytest.raises(NotImplementedError):
+        interactive_plot(unfinished, k=(0, 3))
+    assert plt.get_fignums() == []
+
+    state = {"fail": False}
+
+    def flaky(k=1):
+        plt.figure()
+        if state["fail"]:
+            raise ValueError("bad k")
+
+    box = interactive_plot(flaky, k=(0, 3))
+    state["fail"] = True
+    box.children[0].children[0].value = 2
+    assert "ValueError: bad k" in box.children[2].value
+    with pytest.raises(ValueError, match="no figure"):
+        interactive_plot(lambda k=1: None, k=(0, 3))

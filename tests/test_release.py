@@ -113,8 +113,11 @@ def test_chapter_lint(chapter):
         if not cell.metadata["nbgrader"].get("points", 0) > 0:
             problems.append(f"{test_id} is worth no points")
     text = "\n".join(cell.source for cell in nb.cells)
-    if "ipywidgets" not in text:
-        problems.append("no ipywidgets demo")
+    if "interactive_plot(" not in text:
+        problems.append("no ipywidgets demo (dlcourse.widgets.interactive_plot)")
+    if "interact(" in text.replace("interactive_plot(", ""):
+        problems.append("ipywidgets.interact can stall headless runs: use "
+                        "dlcourse.widgets.interactive_plot")
     if "plt." not in text and "plot_" not in text:
         problems.append("no matplotlib plot")
     for cell in nb.cells:

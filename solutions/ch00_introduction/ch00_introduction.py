@@ -222,6 +222,7 @@ from dlcourse import environment_report, get_device, progress, set_seed
 from dlcourse.checks import assert_close, assert_shape, expect_raises, forbid
 from dlcourse.data import load_digits, train_test_split
 from dlcourse.plotting import plot_curves, plot_images
+from dlcourse.widgets import interactive_plot
 
 # %% [markdown]
 # `get_device()` picks the fastest device available, in the order CUDA GPU,
@@ -774,9 +775,9 @@ def show_activations(scheme="kaiming normal", activation="relu", depth=20,
     plt.show()
 
 
-demo = widgets.interact(show_activations, scheme=list(INITS),
-                        activation=list(ACTIVATIONS), depth=(1, 50),
-                        width=[16, 64, 256, 1024])
+interactive_plot(show_activations, scheme=list(INITS),
+                 activation=list(ACTIVATIONS), depth=(1, 50),
+                 width=[16, 64, 256, 1024])
 
 # %% [markdown]
 # ### Exercise 4: `kaiming_normal_std(fan_in)` (1 point)

@@ -39,11 +39,12 @@
 import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
-from ipywidgets import FloatSlider, interact
+from ipywidgets import FloatSlider
 
 from dlcourse import get_device
 from dlcourse.checks import assert_close, assert_shape, expect_raises, forbid
 from dlcourse.data import load_digits
+from dlcourse.widgets import interactive_plot
 
 device = get_device()
 torch.set_printoptions(precision=4, sci_mode=False)
@@ -644,8 +645,8 @@ def show_symmetric_map(a=2.0, b=0.8, d=1.0):
 
 
 slider = {"min": -3.0, "max": 3.0, "step": 0.1}
-demo = interact(show_symmetric_map, a=FloatSlider(value=2.0, **slider),
-                b=FloatSlider(value=0.8, **slider), d=FloatSlider(value=1.0, **slider))
+interactive_plot(show_symmetric_map, a=FloatSlider(value=2.0, **slider),
+                 b=FloatSlider(value=0.8, **slider), d=FloatSlider(value=1.0, **slider))
 
 # %% [markdown]
 # ## 1.8 Power iteration

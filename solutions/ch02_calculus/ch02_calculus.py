@@ -38,6 +38,7 @@ import torch
 from dlcourse import get_device
 from dlcourse.checks import assert_close, assert_shape, forbid
 from dlcourse.plotting import plot_contour, plot_curves
+from dlcourse.widgets import interactive_plot
 
 DEVICE = get_device()
 # The tests forbid these inside exercises that ask you to derive a gradient
@@ -107,7 +108,7 @@ def show_secants(x0=0.5, h=1.0):
     plt.show()
 
 
-_ = widgets.interact(
+interactive_plot(
     show_secants,
     x0=widgets.FloatSlider(value=0.5, min=-2.5, max=2.5, step=0.05),
     h=widgets.FloatLogSlider(value=1.0, base=10, min=-3, max=0.3, step=0.05),

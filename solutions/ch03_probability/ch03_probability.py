@@ -49,6 +49,7 @@ from torch import distributions as D
 from dlcourse import get_device, set_seed
 from dlcourse.checks import assert_close, assert_shape, forbid
 from dlcourse.plotting import plot_curves
+from dlcourse.widgets import interactive_plot
 
 device = get_device()  # the hidden tests also run your code on this device
 set_seed(0)
@@ -547,8 +548,6 @@ assert_close(_got, _want.float(), rtol=1e-5, atol=1e-6,
 # built-in `torch.distributions.Bernoulli(...).entropy()`):
 
 # %%
-@widgets.interact(theta=widgets.FloatSlider(
-    value=0.5, min=0.0, max=1.0, step=0.01, description="P(heads)"))
 def show_coin(theta=0.5):
     """Draw the coin's two probabilities and its entropy on the binary-entropy curve."""
     thetas = torch.linspace(0.0, 1.0, 201)
@@ -563,6 +562,10 @@ def show_coin(theta=0.5):
             title=f"H = {h:.3f} nats = {h / math.log(2):.3f} bits")
     fig.tight_layout()
     plt.show()
+
+
+interactive_plot(show_coin, theta=widgets.FloatSlider(
+    value=0.5, min=0.0, max=1.0, step=0.01, description="P(heads)"))
 
 # %% [markdown]
 # ### Exercise 3: `entropy` (2 points)
@@ -990,8 +993,6 @@ assert torch.equal(_got == -math.inf, _want == -math.inf), (
 demo_logits = torch.tensor([2.0, 1.0, 0.5, 0.0, -1.0])
 
 
-@widgets.interact(temperature=widgets.FloatLogSlider(
-    value=1.0, base=10, min=-1.5, max=1.5, step=0.05, description="T"))
 def show_temperature(temperature=1.0):
     """Bar chart of softmax(demo_logits / temperature) with its entropy."""
     probs = torch.softmax(demo_logits / temperature, dim=0)
@@ -1002,6 +1003,10 @@ def show_temperature(temperature=1.0):
            title=f"T = {temperature:.2f}: entropy {h:.3f} nats "
                  f"(max log 5 = {math.log(5):.3f})")
     plt.show()
+
+
+interactive_plot(show_temperature, temperature=widgets.FloatLogSlider(
+    value=1.0, base=10, min=-1.5, max=1.5, step=0.05, description="T"))
 
 # %% [markdown]
 # ## 3.8 The cross-entropy loss is a negative log-likelihood
