@@ -18,6 +18,7 @@ SUBMITTED = os.path.join("graders", "submitted")
 AUTOGRADED = os.path.join("graders", "autograded")
 FEEDBACK = os.path.join("graders", "feedback")
 GRADEBOOK = os.path.join("graders", "gradebook.db")
+EXCHANGE = os.path.join("graders", "exchange")
 
 
 def configure(c, root: str) -> None:
@@ -34,6 +35,9 @@ def configure(c, root: str) -> None:
     # The chapter sources (chNN_slug.py, with the solutions) stay out of releases.
     c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__",
                                 "feedback", "*.py"]
+    # A local exchange, so that the Assignments tab and release/collect work
+    # on one machine; a JupyterHub deployment sets its shared exchange instead.
+    c.Exchange.root = os.path.join(root, EXCHANGE)
     # Training cells take a while on a small CPU: be generous per cell.
     c.Execute.timeout = 300
     c.ClearSolutions.code_stub = {
