@@ -3,8 +3,9 @@
 import subprocess
 import sys
 
-from graders.runenv import tool_env
 from nbtools import ROOT
+
+from graders.runenv import tool_env
 
 
 def test_nbgrader_list_works_from_the_student_folder(tmp_path):

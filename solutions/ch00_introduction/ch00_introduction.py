@@ -211,7 +211,6 @@
 # %%
 import math
 
-import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import torch
 import torch.nn as nn
