@@ -7,6 +7,9 @@ Introduced in chapter 00 and used by every test cell of the course::
     assert_close(dot(x, y), torch.dot(x, y), name="dot(x, y)")
     with forbid("torch.dot", "torch.Tensor.__matmul__"):
         dot(x, y)   # fails if the exercise just calls the built-in
+
+Optimizer exercises compare their paths with ``torch.optim`` on a seeded
+quadratic: ``random_quadratic`` and ``reference_path``.
 """
 
 from __future__ import annotations
@@ -205,3 +208,54 @@ def forbid(*paths: str) -> Iterator[None]:
                 setattr(owner, attr, original)
             else:
                 delattr(owner, attr)
+
+
+# --- reference paths for optimizer exercises ----------------------------------
+def random_quadratic(shape: Sequence[int], seed: int,
+                     dtype: torch.dtype = torch.float64,
+                     device: str | torch.device = "cpu"):
+    """A seeded random quadratic loss and a starting point, for optimizer tests.
+
+    The loss is ``L(x) = x.A.x / 2 - b.x`` over tensors ``x`` of ``shape``
+    (flattened to n = prod(shape) entries), with ``A = Q Q^T / n + 0.1 I``
+    symmetric positive definite. Q, b and the start are drawn in float64 from
+    ``torch.Generator().manual_seed(seed)``, then cast, so a seed gives the same
+    problem whatever the dtype and device (and leaves the global RNG alone).
+
+    Returns ``(grad_fn, start)``: ``grad_fn(x) = A x - b``, a tensor shaped like
+    ``x``, and ``start`` of ``shape``, both with ``dtype`` on ``device``.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    n = math.prod(shape)
+    q = torch.randn(n, n, generator=gen, dtype=torch.float64)
+    a = (q @ q.T / n + 0.1 * torch.eye(n, dtype=torch.float64)).to(device, dtype)
+    b = torch.randn(n, generator=gen, dtype=torch.float64).to(device, dtype)
+    start = torch.randn(tuple(shape), generator=gen, dtype=torch.float64)
+
+    def grad_fn(x: torch.Tensor) -> torch.Tensor:
+        return (a @ x.reshape(-1) - b).reshape(x.shape)
+    return grad_fn, start.to(device, dtype)
+
+
+def reference_path(make_optimizer: Callable, grad_fn: Callable, start: torch.Tensor,
+                   num_steps: int):
+    """Run a ``torch.optim`` optimizer from ``start`` and record where it goes.
+
+    ``make_optimizer`` maps a list of parameters to an optimizer, e.g.
+    ``lambda params: torch.optim.Adam(params, lr=0.1)``. Each step sets the
+    parameter's ``.grad`` to ``grad_fn(current point)`` and calls ``step()``.
+    ``start`` is not modified.
+
+    Returns ``(path, state)``: ``path`` of shape ``(num_steps, *start.shape)``
+    with the dtype and device of ``start``, row k the point after step k + 1;
+    ``state`` the optimizer's state dict for the parameter (for instance
+    ``"momentum_buffer"`` for SGD, ``"exp_avg"`` and ``"exp_avg_sq"`` for Adam).
+    """
+    param = start.detach().clone().requires_grad_()
+    optimizer = make_optimizer([param])
+    path = start.new_empty((num_steps, *start.shape))
+    for k in range(num_steps):
+        param.grad = grad_fn(param.detach())
+        optimizer.step()
+        path[k] = param.detach()
+    return path, dict(optimizer.state[param])

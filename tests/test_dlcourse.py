@@ -14,6 +14,8 @@ from dlcourse.checks import (  # noqa: E402
     assert_shape,
     expect_raises,
     forbid,
+    random_quadratic,
+    reference_path,
 )
 from dlcourse.data import load_digits, load_tabular, train_test_split  # noqa: E402
 from dlcourse.plotting import plot_contour, plot_curves, plot_images  # noqa: E402
@@ -109,6 +111,55 @@ def test_forbid_blocks_functions_methods_and_operators_then_restores():
     assert torch.dot(x, x) == 3
     with pytest.raises(ValueError, match="does not exist"), forbid("torch.no_such"):
         pass
+
+
+def test_random_quadratic_is_a_seeded_spd_quadratic():
+    grad_fn, start = random_quadratic((2, 3), seed=4)
+    assert start.shape == (2, 3) and start.dtype == torch.float64
+    # grad_fn is affine: its Jacobian is A (symmetric positive definite) and
+    # grad_fn(0) = -b, so it is the gradient of L(x) = x.A.x / 2 - b.x.
+    a = torch.autograd.functional.jacobian(grad_fn, start).reshape(6, 6)
+    b = -grad_fn(torch.zeros_like(start)).reshape(-1)
+    assert torch.allclose(a, a.T) and torch.linalg.eigvalsh(a).min() > 0.05
+    x = torch.randn(2, 3, dtype=torch.float64).requires_grad_()
+    flat = x.reshape(-1)
+    (flat @ a @ flat / 2 - b @ flat).backward()
+    assert torch.allclose(grad_fn(x.detach()), x.grad)
+    grad_again, start_again = random_quadratic((2, 3), seed=4)
+    assert torch.equal(start, start_again) and torch.equal(grad_fn(x), grad_again(x))
+    assert not torch.equal(start, random_quadratic((2, 3), seed=5)[1])
+    grad32, start32 = random_quadratic((2, 3), seed=4, dtype=torch.float32)
+    assert start32.dtype == torch.float32 and grad32(start32).dtype == torch.float32
+    assert torch.allclose(start32.double(), start, atol=1e-6)
+    _, scalar_start = random_quadratic((), seed=0)
+    assert scalar_start.shape == ()
+
+
+def test_reference_path_matches_hand_computed_sgd_and_returns_state():
+    # L(x) = 2 x^2, gradient 4x: each SGD step with lr = 0.1 multiplies x by 0.6.
+    start = torch.tensor(3.0, dtype=torch.float64)
+    path, state = reference_path(lambda params: torch.optim.SGD(params, lr=0.1),
+                                 lambda x: 4 * x, start, num_steps=3)
+    assert path.shape == (3,) and path.dtype == torch.float64
+    assert torch.allclose(path, torch.tensor([1.8, 1.08, 0.648], dtype=torch.float64))
+    assert start.item() == 3.0 and not start.requires_grad
+    grad_fn, start = random_quadratic((4, 3), seed=1)
+    before = start.clone()
+    path, state = reference_path(lambda params: torch.optim.SGD(
+        params, lr=0.05, momentum=0.9), grad_fn, start, num_steps=7)
+    assert path.shape == (7, 4, 3) and torch.equal(start, before)
+    x, velocity = start, torch.zeros_like(start)
+    for k in range(7):
+        velocity = 0.9 * velocity + grad_fn(x)
+        x = x - 0.05 * velocity
+        assert torch.allclose(path[k], x)
+    assert torch.allclose(state["momentum_buffer"], velocity)
+    _, adam_state = reference_path(lambda params: torch.optim.Adam(params),
+                                   grad_fn, start, num_steps=2)
+    assert {"exp_avg", "exp_avg_sq"} <= set(adam_state)
+    empty, _ = reference_path(lambda params: torch.optim.SGD(params, lr=0.1),
+                              grad_fn, start, num_steps=0)
+    assert empty.shape == (0, 4, 3)
 
 
 # --- device, seed, progress ---------------------------------------------------

@@ -35,8 +35,6 @@
 # dtype and device.
 
 # %%
-import math
-
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import torch
@@ -44,7 +42,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from dlcourse import get_device, set_seed
-from dlcourse.checks import assert_close, assert_shape, forbid
+from dlcourse.checks import (
+    assert_close,
+    assert_shape,
+    forbid,
+    random_quadratic,
+    reference_path,
+)
 from dlcourse.data import load_tabular, train_test_split
 from dlcourse.plotting import plot_contour, plot_curves
 from dlcourse.widgets import interactive_plot
@@ -137,35 +141,16 @@ assert_close(path, torch.tensor([[1.0, -2.0], [0.5, -1.0], [0.25, -0.5]]),
 assert_close(x0, x0_before, rtol=0, atol=0,
              name="x0 after the call (it must not be modified)")
 ### BEGIN HIDDEN TESTS
-def _random_quadratic(shape, seed, dtype=torch.float64, dev="cpu"):
-    """grad_fn of L(x) = x.A.x / 2 - b.x (A symmetric positive definite), x0."""
-    gen = torch.Generator().manual_seed(seed)
-    n = math.prod(shape)
-    Q = torch.randn(n, n, generator=gen, dtype=torch.float64)
-    A = (Q @ Q.T / n + 0.1 * torch.eye(n, dtype=torch.float64)).to(dev, dtype)
-    b = torch.randn(n, generator=gen, dtype=torch.float64).to(dev, dtype)
-    start = torch.randn(shape, generator=gen, dtype=torch.float64).to(dev, dtype)
-
-    def grad_fn(x):
-        return (A @ x.reshape(-1) - b).reshape(x.shape)
-    return grad_fn, start
-
-
 def _torch_sgd_path(grad_fn, start, lr, num_steps):
-    p = start.clone().requires_grad_()
-    opt = torch.optim.SGD([p], lr=lr)
-    path = [start.clone()]
-    for _step in range(num_steps):
-        p.grad = grad_fn(p.detach())
-        opt.step()
-        path.append(p.detach().clone())
-    return torch.stack(path, dim=0)
+    path, _state = reference_path(lambda params: torch.optim.SGD(params, lr=lr),
+                                  grad_fn, start, num_steps)
+    return torch.cat([start[None], path])  # row 0 is x0
 
 
 cases = [((), 0, 0.3, 37), ((5,), 1, 0.2, 37), ((3, 4), 2, 0.1, 1),
          ((2, 3, 5), 3, 0.05, 37), ((7,), 4, 0.1, 0), ((1,), 5, 0.4, 12)]
 for shape, seed, lr, num_steps in cases:
-    grad_fn, start = _random_quadratic(shape, seed)
+    grad_fn, start = random_quadratic(shape, seed)
     start_before = start.clone()
     with forbid("torch.optim.SGD", "torch.optim.sgd.sgd"):
         got = gradient_descent(grad_fn, start, lr, num_steps)
@@ -175,7 +160,7 @@ for shape, seed, lr, num_steps in cases:
     assert_close(start, start_before, rtol=0, atol=0,
                  name=f"x0 after the call ({label}); it must not be modified")
 for dev in ["cpu"] + ([str(device)] if device.type != "cpu" else []):
-    grad_fn, start = _random_quadratic((4, 3), 7, dtype=torch.float32, dev=dev)
+    grad_fn, start = random_quadratic((4, 3), 7, dtype=torch.float32, device=dev)
     got = gradient_descent(grad_fn, start, 0.1, 20)
     assert got.device == start.device, f"path: expected device {start.device}, " \
         f"got {got.device}"
@@ -530,30 +515,11 @@ for arg, before, arg_name in zip(args, saved, ("param", "grad", "velocity"),
     assert_close(arg, before, rtol=0, atol=0,
                  name=f"{arg_name} after the call (it must not be modified)")
 ### BEGIN HIDDEN TESTS
-def _random_quadratic(shape, seed, dtype=torch.float64, dev="cpu"):
-    """grad_fn of L(x) = x.A.x / 2 - b.x (A symmetric positive definite), x0."""
-    gen = torch.Generator().manual_seed(seed)
-    n = math.prod(shape)
-    Q = torch.randn(n, n, generator=gen, dtype=torch.float64)
-    A = (Q @ Q.T / n + 0.1 * torch.eye(n, dtype=torch.float64)).to(dev, dtype)
-    b = torch.randn(n, generator=gen, dtype=torch.float64).to(dev, dtype)
-    start = torch.randn(shape, generator=gen, dtype=torch.float64).to(dev, dtype)
-
-    def grad_fn(x):
-        return (A @ x.reshape(-1) - b).reshape(x.shape)
-    return grad_fn, start
-
-
 def _check_against_torch(shape, seed, lr, mu, wd, dtype=torch.float64, dev="cpu",
                          first_velocity=None, num_steps=50):
-    grad_fn, start = _random_quadratic(shape, seed, dtype, dev)
-    ref = start.clone().requires_grad_()
-    opt = torch.optim.SGD([ref], lr=lr, momentum=mu, weight_decay=wd)
-    ref_path = []
-    for _step in range(num_steps):
-        ref.grad = grad_fn(ref.detach())
-        opt.step()
-        ref_path.append(ref.detach().clone())
+    grad_fn, start = random_quadratic(shape, seed, dtype, dev)
+    ref_path, ref_state = reference_path(lambda params: torch.optim.SGD(
+        params, lr=lr, momentum=mu, weight_decay=wd), grad_fn, start, num_steps)
     x, vel, path = start, first_velocity, []
     with forbid("torch.optim.SGD", "torch.optim.sgd.sgd"):
         for _step in range(num_steps):
@@ -565,10 +531,10 @@ def _check_against_torch(shape, seed, lr, mu, wd, dtype=torch.float64, dev="cpu"
         f"results on {x.device} / {vel.device}, expected {start.device} ({label})"
     tol = dict(rtol=1e-8, atol=1e-10) if dtype == torch.float64 else \
         dict(rtol=1e-4, atol=1e-5)
-    assert_close(torch.stack(path), torch.stack(ref_path), name=f"param path "
+    assert_close(torch.stack(path), ref_path, name=f"param path "
                  f"(row k = after step k + 1) vs torch.optim.SGD, {label}", **tol)
     if mu > 0:
-        assert_close(vel, opt.state[ref]["momentum_buffer"], name="velocity after "
+        assert_close(vel, ref_state["momentum_buffer"], name="velocity after "
                      f"{num_steps} steps vs torch's momentum_buffer, {label}", **tol)
 
 
@@ -762,30 +728,12 @@ for t in range(1, 4):
     assert_close(x, ref.detach(), name=f"param after step t={t} vs "
                  "torch.optim.Adam(lr=0.1, betas=(0.8, 0.9), eps=0.1)")
 ### BEGIN HIDDEN TESTS
-def _random_quadratic(shape, seed, dtype=torch.float64, dev="cpu"):
-    """grad_fn of L(x) = x.A.x / 2 - b.x (A symmetric positive definite), x0."""
-    gen = torch.Generator().manual_seed(seed)
-    n = math.prod(shape)
-    Q = torch.randn(n, n, generator=gen, dtype=torch.float64)
-    A = (Q @ Q.T / n + 0.1 * torch.eye(n, dtype=torch.float64)).to(dev, dtype)
-    b = torch.randn(n, generator=gen, dtype=torch.float64).to(dev, dtype)
-    start = torch.randn(shape, generator=gen, dtype=torch.float64).to(dev, dtype)
-
-    def grad_fn(x):
-        return (A @ x.reshape(-1) - b).reshape(x.shape)
-    return grad_fn, start
-
-
 def _check_against_torch(shape, seed, lr, betas, eps, wd, dtype=torch.float64,
                          dev="cpu", num_steps=50):
-    grad_fn, start = _random_quadratic(shape, seed, dtype, dev)
-    ref = start.clone().requires_grad_()
-    opt = torch.optim.Adam([ref], lr=lr, betas=betas, eps=eps, weight_decay=wd)
-    ref_path = []
-    for _step in range(num_steps):
-        ref.grad = grad_fn(ref.detach())
-        opt.step()
-        ref_path.append(ref.detach().clone())
+    grad_fn, start = random_quadratic(shape, seed, dtype, dev)
+    ref_path, state = reference_path(lambda params: torch.optim.Adam(
+        params, lr=lr, betas=betas, eps=eps, weight_decay=wd), grad_fn, start,
+        num_steps)
     x, m, v = start, torch.zeros_like(start), torch.zeros_like(start)
     path = []
     with forbid("torch.optim.Adam", "torch.optim.AdamW", "torch.optim.adam.adam",
@@ -800,9 +748,8 @@ def _check_against_torch(shape, seed, lr, betas, eps, wd, dtype=torch.float64,
         f"new_param on {x.device}, expected {start.device} ({label})"
     tol = dict(rtol=1e-8, atol=1e-10) if dtype == torch.float64 else \
         dict(rtol=1e-4, atol=1e-5)
-    assert_close(torch.stack(path), torch.stack(ref_path), name=f"param path "
+    assert_close(torch.stack(path), ref_path, name=f"param path "
                  f"(row k = after step t = k + 1) vs torch.optim.Adam, {label}", **tol)
-    state = opt.state[ref]
     assert_close((m, v), (state["exp_avg"], state["exp_avg_sq"]),
                  name=f"(m, v) after {num_steps} steps vs torch's (exp_avg, "
                  f"exp_avg_sq), {label}", **tol)
@@ -976,30 +923,12 @@ for t in range(1, 4):
     assert_close(x, ref.detach(), name=f"param after step t={t} vs "
                  "torch.optim.AdamW with its defaults (weight_decay=0.01)")
 ### BEGIN HIDDEN TESTS
-def _random_quadratic(shape, seed, dtype=torch.float64, dev="cpu"):
-    """grad_fn of L(x) = x.A.x / 2 - b.x (A symmetric positive definite), x0."""
-    gen = torch.Generator().manual_seed(seed)
-    n = math.prod(shape)
-    Q = torch.randn(n, n, generator=gen, dtype=torch.float64)
-    A = (Q @ Q.T / n + 0.1 * torch.eye(n, dtype=torch.float64)).to(dev, dtype)
-    b = torch.randn(n, generator=gen, dtype=torch.float64).to(dev, dtype)
-    start = torch.randn(shape, generator=gen, dtype=torch.float64).to(dev, dtype)
-
-    def grad_fn(x):
-        return (A @ x.reshape(-1) - b).reshape(x.shape)
-    return grad_fn, start
-
-
 def _check_against_torch(shape, seed, lr, betas, eps, wd, dtype=torch.float64,
                          dev="cpu", num_steps=50):
-    grad_fn, start = _random_quadratic(shape, seed, dtype, dev)
-    ref = start.clone().requires_grad_()
-    opt = torch.optim.AdamW([ref], lr=lr, betas=betas, eps=eps, weight_decay=wd)
-    ref_path = []
-    for _step in range(num_steps):
-        ref.grad = grad_fn(ref.detach())
-        opt.step()
-        ref_path.append(ref.detach().clone())
+    grad_fn, start = random_quadratic(shape, seed, dtype, dev)
+    ref_path, state = reference_path(lambda params: torch.optim.AdamW(
+        params, lr=lr, betas=betas, eps=eps, weight_decay=wd), grad_fn, start,
+        num_steps)
     x, m, v = start, torch.zeros_like(start), torch.zeros_like(start)
     path = []
     with forbid("torch.optim.Adam", "torch.optim.AdamW", "torch.optim.adam.adam",
@@ -1014,10 +943,9 @@ def _check_against_torch(shape, seed, lr, betas, eps, wd, dtype=torch.float64,
         f"new_param on {x.device}, expected {start.device} ({label})"
     tol = dict(rtol=1e-8, atol=1e-10) if dtype == torch.float64 else \
         dict(rtol=1e-4, atol=1e-5)
-    assert_close(torch.stack(path), torch.stack(ref_path), name=f"param path "
+    assert_close(torch.stack(path), ref_path, name=f"param path "
                  f"(row k = after step t = k + 1) vs torch.optim.AdamW, {label}",
                  **tol)
-    state = opt.state[ref]
     assert_close((m, v), (state["exp_avg"], state["exp_avg_sq"]),
                  name=f"(m, v) after {num_steps} steps vs torch's (exp_avg, "
                  f"exp_avg_sq), {label}", **tol)
