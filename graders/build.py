@@ -22,7 +22,6 @@ import argparse
 import difflib
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -30,7 +29,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from graders.runenv import tool_env
+from graders.runenv import nbgrader
 
 ROOT = Path(__file__).resolve().parent.parent
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python",
@@ -103,12 +102,10 @@ def generate_assignment(chapter_dir: Path, release_root: Path) -> Path:
         shutil.copytree(chapter_dir, course / "source" / name,
                         ignore=shutil.ignore_patterns("*.py", "__pycache__",
                                                       ".ipynb_checkpoints"))
-        cmd = [sys.executable, "-m", "nbgrader", "generate_assignment", name,
-               "--force", "--log-level=WARN",
-               f"--CourseDirectory.root={course}",
-               f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}"]
-        done = subprocess.run(cmd, cwd=course, capture_output=True, text=True,
-                              env=tool_env())
+        done = nbgrader(course, "generate_assignment", name, "--force",
+                        f"--CourseDirectory.root={course}",
+                        "--CourseDirectory.db_url=sqlite:///"
+                        f"{course / 'gradebook.db'}")
         if done.returncode != 0:
             raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n"
                                f"{done.stdout}\n{done.stderr}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -33,3 +34,11 @@ def tool_env(scratch: str | Path | None = None) -> dict[str, str]:
             path.mkdir(parents=True, exist_ok=True)
             env[var] = str(path)
     return env
+
+
+def nbgrader(cwd: str | Path, *args: str, timeout: float = 1800,
+             scratch: str | Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m nbgrader ARGS`` in ``cwd`` (a course root); capture output."""
+    cmd = [sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"]
+    return subprocess.run(cmd, cwd=cwd, env=tool_env(scratch), capture_output=True,
+                          text=True, timeout=timeout)

@@ -17,8 +17,6 @@ import copy
 import html
 import re
 import shutil
-import subprocess
-import sys
 
 import nbformat
 import pytest
@@ -26,15 +24,9 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbtools import CHAPTERS, ROOT, grade_cells, read, release_path, solution_path
 
 from graders.feedback import BEGIN, END
-from graders.runenv import tool_env
+from graders.runenv import nbgrader
 
 STUDENTS = ["blank", "solved", "deleted", "edited", "inflated", "solved_inflated"]
-
-
-def nbgrader(course, *args):
-    cmd = [sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"]
-    return subprocess.run(cmd, cwd=course, env=tool_env(), capture_output=True,
-                          text=True, timeout=1800)
 
 
 def make_submission(student, release, solution):
