@@ -45,3 +45,21 @@ def configure(c, root: str) -> None:
     # Feedback must not show hidden tests, nor tracebacks that quote them.
     c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor,
                                         HideHiddenTests]
+
+
+_COURSE_CONFIG = """import sys
+sys.path.insert(0, {repo!r})
+from graders.config import configure
+configure(get_config(), {root!r})
+"""
+
+
+def write_config(course) -> None:
+    """Write ``course/nbgrader_config.py``: this course's settings, rooted there.
+
+    Used for course copies (grading runs, tests) outside the repository.
+    """
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    text = _COURSE_CONFIG.format(repo=repo, root=str(course))
+    with open(os.path.join(course, "nbgrader_config.py"), "w", encoding="utf-8") as f:
+        f.write(text)

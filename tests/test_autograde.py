@@ -21,8 +21,9 @@ import shutil
 import nbformat
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
-from nbtools import CHAPTERS, ROOT, grade_cells, read, release_path, solution_path
+from nbtools import CHAPTERS, grade_cells, read, release_path, solution_path
 
+from graders.config import write_config
 from graders.feedback import BEGIN, END
 from graders.runenv import nbgrader
 
@@ -53,12 +54,7 @@ def make_submission(student, release, solution):
 def course_root(tmp_path_factory):
     """A temporary course configured like the real one; chapters added lazily."""
     root = tmp_path_factory.mktemp("course")
-    (root / "nbgrader_config.py").write_text(
-        "import sys\n"
-        f"sys.path.insert(0, {str(ROOT)!r})\n"
-        "from graders.config import configure\n"
-        f"configure(get_config(), {str(root)!r})\n"
-    )
+    write_config(root)
     return root
 
 
