@@ -210,6 +210,25 @@ def forbid(*paths: str) -> Iterator[None]:
                 delattr(owner, attr)
 
 
+def assert_derivative_close(derivative: Callable, f: Callable, x: torch.Tensor, *,
+                            name: str, forbidden: Sequence[str] = (),
+                            rtol: float = 1e-5, atol: float = 1e-8) -> None:
+    """Check an elementwise derivative ``derivative(x)`` against autograd of ``f``.
+
+    ``derivative`` runs inside ``forbid(*forbidden)``; the reference is
+    d f(x_i) / d x_i from ``torch.autograd.grad``. ``x`` must come back
+    unchanged. Introduced in chapter 02.
+    """
+    saved = x.clone()
+    with forbid(*forbidden):
+        got = derivative(x)
+    leaf = x.detach().clone().requires_grad_(True)
+    (want,) = torch.autograd.grad(f(leaf).sum(), leaf)
+    assert_close(got, want, rtol=rtol, atol=atol, name=name)
+    if not torch.equal(x, saved):
+        raise AssertionError(f"{name}: the input x was modified (it must not be)")
+
+
 # --- reference paths for optimizer exercises ----------------------------------
 def random_quadratic(shape: Sequence[int], seed: int,
                      dtype: torch.dtype = torch.float64,

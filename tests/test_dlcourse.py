@@ -294,3 +294,27 @@ def test_interactive_plot_surfaces_errors():
     assert "ValueError: bad k" in box.children[2].value
     with pytest.raises(ValueError, match="no figure"):
         interactive_plot(lambda k=1: None, k=(0, 3))
+
+
+def test_assert_derivative_close():
+    from dlcourse.checks import assert_derivative_close
+
+    x = torch.linspace(-3, 3, 7, dtype=torch.float64)
+    assert_derivative_close(lambda t: 1 - torch.tanh(t) ** 2, torch.tanh, x, name="d")
+    assert "expected" in _message(assert_derivative_close, lambda t: 1 - torch.tanh(t),
+                                  torch.tanh, x, name="d")
+
+    def sneaky(t):
+        t.mul_(0)  # modifies its input
+        return t + 1
+
+    assert "modified" in _message(assert_derivative_close, sneaky,
+                                  lambda t: t, x.clone(), name="d")
+
+    def uses_autograd(t):
+        leaf = t.clone().requires_grad_(True)
+        return torch.autograd.grad(torch.tanh(leaf).sum(), leaf)[0]
+
+    with pytest.raises(ForbiddenCallError):
+        assert_derivative_close(uses_autograd, torch.tanh, x, name="d",
+                                forbidden=["torch.autograd.grad"])
