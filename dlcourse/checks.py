@@ -32,7 +32,7 @@ def _describe(value) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
-def _as_tensor(value, name: str, like: torch.Tensor | None = None) -> torch.Tensor:
+def _as_tensor(value, name: str) -> torch.Tensor:
     if isinstance(value, torch.Tensor):
         return value
     if isinstance(value, (bool, int, float)):

@@ -34,18 +34,12 @@ import nbformat
 from nbgrader.api import Gradebook
 
 from graders import runenv
+from graders.build import ROOT, chapter_sources
 from graders.config import write_config
 from graders.intake import Submission, locate, normalise, unpack
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "graders" / "work"
 CSV_FIELDS = ["student", "chapter", "score", "max_score", "status", "problems"]
-def known_chapters() -> list[str]:
-    """Chapters with a committed solution notebook."""
-    return sorted(p.parent.name for p in ROOT.glob("solutions/ch*/ch*.ipynb")
-                  if p.stem == p.parent.name)
-
-
 def nbgrader(course: Path, *args: str):
     """Run ``nbgrader ARGS`` in ``course``, with Jupyter state kept inside it."""
     return runenv.nbgrader(course, *args, timeout=3600, scratch=course / ".jupyter")
@@ -190,7 +184,7 @@ def plan(subs: list[Submission]) -> tuple[list[Submission], list[dict]]:
 def run(source: Path, chapters: list[str], workers: int, out: Path,
         force: bool = False) -> list[dict]:
     """Grade everything in ``source``; return the summary rows."""
-    known = known_chapters()
+    known = [source.stem for source in chapter_sources(ROOT)]
     unknown = [c for c in chapters if c not in known]
     if unknown:
         raise SystemExit(f"error: unknown chapter(s) {unknown}; known: {known}")

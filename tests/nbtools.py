@@ -45,6 +45,19 @@ def cells_checking(answer_id: str, tests: dict) -> list[str]:
     return [tid for tid in tests if tid.startswith(f"{answer_id}-tests")]
 
 
+def region_lines(source: str, begin: str, end: str) -> list[str]:
+    """The stripped lines between marker lines containing ``begin`` and ``end``."""
+    inside, lines = False, []
+    for line in source.split("\n"):
+        if begin in line:
+            inside = True
+        elif end in line:
+            inside = False
+        elif inside:
+            lines.append(line.strip())
+    return lines
+
+
 def load_mutants(chapter: str):
     """The WRONG and RIGHT dicts of tests/mutants/<chapter>.py."""
     path = ROOT / "tests" / "mutants" / f"{chapter}.py"

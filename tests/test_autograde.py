@@ -21,7 +21,14 @@ import shutil
 import nbformat
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
-from nbtools import CHAPTERS, grade_cells, read, release_path, solution_path
+from nbtools import (
+    CHAPTERS,
+    grade_cells,
+    read,
+    region_lines,
+    release_path,
+    solution_path,
+)
 
 from graders.config import write_config
 from graders.feedback import BEGIN, END
@@ -128,11 +135,8 @@ def _visible_text(page: str) -> str:
 def test_feedback_shows_no_hidden_test_code(course, chapter):
     hidden = set()
     for cell in read(solution_path(chapter)).cells:
-        inside = False
-        for line in cell.source.split("\n"):
-            inside = (inside or BEGIN in line) and END not in line
-            if inside and BEGIN not in line and len(line.strip()) >= 16:
-                hidden.add(line.strip())
+        hidden.update(line for line in region_lines(cell.source, BEGIN, END)
+                      if len(line) >= 16)
     # A line that the student release shows anyway (a demo, a visible test)
     # is no leak.
     public = "\n".join(c.source for c in read(release_path(chapter)).cells)

@@ -12,6 +12,7 @@ from nbtools import (
     cells_checking,
     grade_cells,
     read,
+    region_lines,
     release_path,
     solution_path,
 )
@@ -20,19 +21,6 @@ from graders.build import stale_files
 from graders.feedback import BEGIN, END
 
 ABSOLUTE_PATH = re.compile(r"(?<![\w.])(/home/|/root/|/work/|/tmp/|/Users/|[A-Z]:\\)")
-
-
-def _regions(source: str, begin: str, end: str) -> list[str]:
-    """The lines inside begin/end marker pairs."""
-    inside, lines = False, []
-    for line in source.split("\n"):
-        if begin in line:
-            inside = True
-        elif end in line:
-            inside = False
-        elif inside:
-            lines.append(line.strip())
-    return lines
 
 
 def test_course_has_chapters_00_to_04():
@@ -63,8 +51,8 @@ def test_release_leaks_no_solution_and_no_hidden_test(chapter):
         assert marker not in text, f"release of {chapter} contains {marker!r}"
     secret, public = set(), []
     for cell in solution.cells:
-        secret.update(_regions(cell.source, "BEGIN SOLUTION", "END SOLUTION"))
-        secret.update(_regions(cell.source, BEGIN, END))
+        secret.update(region_lines(cell.source, "BEGIN SOLUTION", "END SOLUTION"))
+        secret.update(region_lines(cell.source, BEGIN, END))
         public.append(re.sub(r"### BEGIN (SOLUTION|HIDDEN TESTS).*?### END \1", "",
                              cell.source, flags=re.S))
     public_text = "\n".join(public)
