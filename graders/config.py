@@ -47,19 +47,50 @@ def configure(c, root: str) -> None:
                                         HideHiddenTests]
 
 
+def configure_grading(c, cell_timeout: int = 120, max_output_kb: int = 200,
+                      **_ignored) -> None:
+    """Settings of ``./course grade`` runs on top of ``configure``.
+
+    The Execute step becomes ``GuardedExecute`` (output caps, kernel restarts,
+    tamper guard) and the kernel is reached over Unix sockets, because the
+    sandboxed kernel has no network, not even loopback.
+    """
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        IgnorePattern,
+        LimitOutput,
+        SaveAutoGrades,
+    )
+
+    from graders.execute import GuardedExecute
+
+    c.Autograde.autograde_preprocessors = [
+        GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    c.GuardedExecute.timeout = cell_timeout
+    c.GuardedExecute.unresponsive_wait = min(15, cell_timeout)
+    c.GuardedExecute.max_output_bytes = max_output_kb * 1000
+    c.KernelManager.transport = "ipc"
+
+
 _COURSE_CONFIG = """import sys
 sys.path.insert(0, {repo!r})
-from graders.config import configure
+from graders.config import configure, configure_grading
 configure(get_config(), {root!r})
 """
 
 
-def write_config(course) -> None:
+def write_config(course, grading: dict | None = None) -> None:
     """Write ``course/nbgrader_config.py``: this course's settings, rooted there.
 
-    Used for course copies (grading runs, tests) outside the repository.
+    Used for course copies (grading runs, tests) outside the repository;
+    ``grading`` (keyword arguments of ``configure_grading``) for grading runs.
     """
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     text = _COURSE_CONFIG.format(repo=repo, root=str(course))
+    if grading is not None:
+        text += f"configure_grading(get_config(), **{grading!r})\n"
     with open(os.path.join(course, "nbgrader_config.py"), "w", encoding="utf-8") as f:
         f.write(text)

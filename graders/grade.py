@@ -1,7 +1,7 @@
 """Grade a folder or .zip of submissions with real nbgrader: one command.
 
     python -m graders.grade SUBMISSIONS [--chapter chNN_slug ...]
-                            [--workers N] [--out DIR] [--force]
+                            [--workers N] [--out DIR] [--force] [--course DIR]
 
 Submissions are found and normalised by ``graders/intake.py`` (originals are
 only read). Each chapter is registered once in a template course under
@@ -14,35 +14,60 @@ so workers run in parallel safely and regrading one student leaves the others
 alone. The result of each submission is kept in
 ``OUT/results/<chapter>/<student>.json``; ``OUT/grades.csv`` is rewritten from
 all of them, and the feedback page is copied to
-``OUT/feedback/<student>/<chapter>/<chapter>.html``.
+``OUT/feedback/<student>/<chapter>/<chapter>.html``. Files that could not be
+assigned to a student and chapter are listed there too, with the reason
+(``OUT/results/_unassigned.json``, rewritten by each run).
+
+As each result comes back, the main thread merges it into the central
+gradebook of ``--course`` (default: this repository; ``graders/gradebook.db``
+and the autograded and feedback folders next to it) with
+``graders/gradebook.py``, so that ``nbgrader formgrader`` and ``nbgrader
+export`` see the whole class; a regrade replaces the student's submission.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import hashlib
 import json
 import os
+import queue
 import shutil
+import subprocess
 import sys
 import tempfile
+import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook
 
-from graders import runenv
+from graders import execute, gradebook, kernels, runenv
 from graders.build import ROOT, chapter_sources
-from graders.config import write_config
+from graders.config import GRADEBOOK, write_config
 from graders.intake import Submission, locate, normalise, unpack
 
 DEFAULT_OUT = ROOT / "graders" / "work"
 CSV_FIELDS = ["student", "chapter", "score", "max_score", "status", "problems"]
-def nbgrader(course: Path, *args: str):
+# The last run's files that could not be graded (no student or chapter).
+UNASSIGNED = Path("results") / "_unassigned.json"
+# Results whose run holds an nbgrader gradebook, merged into the central one.
+MERGED_STATUSES = ("graded", "flagged for review")
+
+
+def nbgrader(course: Path, *args: str, env: dict | None = None,
+             timeout: float = 3600):
     """Run ``nbgrader ARGS`` in ``course``, with Jupyter state kept inside it."""
-    return runenv.nbgrader(course, *args, timeout=3600, scratch=course / ".jupyter")
+    return runenv.nbgrader(course, *args, timeout=timeout,
+                           scratch=course / ".jupyter", env=env)
+
+
+_UIDS: queue.Queue[int] = queue.Queue()  # one sandbox user per running grader
+for _n in range(256):
+    _UIDS.put(kernels.FIRST_UID + _n)
 
 
 def template(out: Path, chapter: str) -> tuple[Path, float]:
@@ -52,14 +77,24 @@ def template(out: Path, chapter: str) -> tuple[Path, float]:
     course = out / "templates" / chapter
     stamp = course / "solution.sha256"
     if not (stamp.exists() and stamp.read_text() == digest):
-        shutil.rmtree(course, ignore_errors=True)
-        (course / "solutions" / chapter).mkdir(parents=True)
-        shutil.copy(solution, course / "solutions" / chapter)
-        write_config(course)
-        done = nbgrader(course, "generate_assignment", chapter, "--force")
+        # Built aside and renamed into place: graders sharing OUT (shards of a
+        # class on several machines) never see half a template.
+        build = out / "templates" / f".{chapter}-{os.getpid()}-{uuid.uuid4().hex}"
+        (build / "solutions" / chapter).mkdir(parents=True)
+        shutil.copy(solution, build / "solutions" / chapter)
+        write_config(build)
+        done = nbgrader(build, "generate_assignment", chapter, "--force")
         if done.returncode != 0:
             raise SystemExit(f"error: generate_assignment {chapter}:\n{done.stderr}")
-        stamp.write_text(digest)
+        (build / "solution.sha256").write_text(digest)
+        if not (stamp.exists() and stamp.read_text() == digest):
+            old = out / "templates" / f".old-{uuid.uuid4().hex}"
+            with contextlib.suppress(FileNotFoundError):
+                course.rename(old)
+            with contextlib.suppress(OSError):  # another grader's is as good
+                build.rename(course)
+            shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(build, ignore_errors=True)
     with Gradebook(_db_url(course)) as gb:
         return course, float(gb.find_assignment(chapter).max_score)
 
@@ -75,14 +110,26 @@ def autograde(out: Path, sub: Submission) -> dict:
     shutil.rmtree(course, ignore_errors=True)
     shutil.copytree(out / "templates" / chapter, course,
                     ignore=shutil.ignore_patterns(".jupyter"))
-    write_config(course)
+    settings = kernels.SETTINGS
+    write_config(course, grading=settings.config())
     target = course / "graders" / "submitted" / student / chapter
     target.mkdir(parents=True)
     nbformat.write(sub.notebook, target / f"{chapter}.ipynb")
-    done = nbgrader(course, "autograde", chapter, "--student", student, "--force")
+    uid = _UIDS.get()
+    try:
+        with kernels.grading_kernel(course, uid, settings) as env:
+            done = nbgrader(course, "autograde", chapter, "--student", student,
+                            "--force", kernels.ipc_argument(env), env=env,
+                            timeout=settings.submission_timeout)
+    except subprocess.TimeoutExpired:
+        return {"status": "grading timed out", "score": 0.0, "notes": [
+            f"grading took over {settings.submission_timeout} s and was stopped"]}
+    finally:
+        _UIDS.put(uid)
     if done.returncode != 0:
         return {"status": "autograde failed", "score": 0.0,
                 "log": done.stderr[-2000:]}
+    report = _guard_report(course / "graders" / "autograded" / student / chapter)
     nbgrader(course, "generate_feedback", chapter, "--student", student, "--force")
     page = course / "graders" / "feedback" / student / chapter / f"{chapter}.html"
     if page.exists():
@@ -91,7 +138,35 @@ def autograde(out: Path, sub: Submission) -> dict:
         shutil.copy(page, dest)
     with Gradebook(_db_url(course)) as gb:
         graded = gb.find_submission(chapter, student)
-        return {"status": "graded", "score": float(graded.score)}
+        score = float(graded.score)
+    status = "flagged for review" if report.get("flagged") else "graded"
+    return {"status": status, "score": score, "notes": _describe(report),
+            "flagged": report.get("flagged", [])}
+
+
+def _guard_report(folder: Path) -> dict:
+    """What GuardedExecute saw while running the notebook (graders/execute.py)."""
+    path = folder / execute.REPORT
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def _describe(report: dict) -> list[str]:
+    """Short texts for the problems column, from a guard report."""
+    notes = []
+    if report.get("tampered"):
+        notes.append(
+            f"tampering detected after cell {report['tampered_after_cell']} ("
+            + "; ".join(report["problems"][:3]) + f"): {len(report['flagged'])} "
+            "test cell(s) given 0 points and flagged for manual review")
+    for key, text in [("killed_cells", "kernel died or hung in cell(s) {}: "
+                       "restarted, later cells still graded"),
+                      ("timeout_cells", "time limit hit in cell(s) {}: interrupted"),
+                      ("memory_cells", "memory limit hit in cell(s) {}"),
+                      ("truncated_cells", "output truncated in cell(s) {}"),
+                      ("not_run", "cell(s) {} not run: too many kernel restarts")]:
+        if report.get(key):
+            notes.append(text.format(", ".join(str(i) for i in report[key])))
+    return notes
 
 
 def grade_one(out: Path, sub: Submission, max_score: float,
@@ -104,8 +179,11 @@ def grade_one(out: Path, sub: Submission, max_score: float,
     path = out / "results" / sub.chapter / f"{sub.student}.json"
     key = _key(out, sub)
     old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    if not force and old.get("key") == key and old.get("status") == "graded":
-        result = {"status": "graded", "score": old["score"], "reused": True}
+    if (not force and old.get("key") == key
+            and old.get("status") in ("graded", "flagged for review")):
+        result = {name: old[name] for name in ("status", "score", "notes", "flagged")
+                  if name in old}
+        result["reused"] = True
     else:  # no feedback nor course copy may outlive the grade they belong to
         shutil.rmtree(out / "feedback" / sub.student / sub.chapter,
                       ignore_errors=True)
@@ -113,7 +191,8 @@ def grade_one(out: Path, sub: Submission, max_score: float,
         result = ({"status": sub.fatal, "score": 0.0} if sub.fatal
                   else autograde(out, sub))
     result.update(student=sub.student, chapter=sub.chapter, max_score=max_score,
-                  problems=sub.problems, file=sub.label, key=key)
+                  problems=[*sub.problems, *result.get("notes", [])],
+                  file=sub.label, key=key)
     path.parent.mkdir(parents=True, exist_ok=True)
     stored = {k: v for k, v in result.items() if k != "reused"}
     path.write_text(json.dumps(stored, indent=1, sort_keys=True), encoding="utf-8")
@@ -131,10 +210,14 @@ def _key(out: Path, sub: Submission) -> str:
 
 
 def write_csv(out: Path) -> Path:
-    """``OUT/grades.csv`` from every stored result, one row per student/chapter."""
+    """``OUT/grades.csv`` from every stored result, one row per student/chapter,
+    then the files of the last run that could not be graded (no student...)."""
     rows = [json.loads(p.read_text(encoding="utf-8"))
             for p in sorted((out / "results").glob("*/*.json"))]
-    rows.sort(key=lambda r: (r["student"], r["chapter"]))
+    unassigned = out / UNASSIGNED
+    if unassigned.exists():
+        rows += json.loads(unassigned.read_text(encoding="utf-8"))
+    rows.sort(key=_order)
     path = out / "grades.csv"
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, CSV_FIELDS, extrasaction="ignore")
@@ -142,6 +225,11 @@ def write_csv(out: Path) -> Path:
         for row in rows:
             writer.writerow({**row, "problems": "; ".join(row["problems"])})
     return path
+
+
+def _order(row: dict) -> tuple:
+    """Rows by student and chapter; files without a student last."""
+    return (row["student"] is None, row["student"] or "", row["chapter"] or "")
 
 
 def print_table(rows: list[dict], stream=sys.stdout) -> None:
@@ -181,9 +269,19 @@ def plan(subs: list[Submission]) -> tuple[list[Submission], list[dict]]:
     return keep, rejected
 
 
+def _shard_of(student: str, count: int) -> int:
+    """The shard (0..count-1) a student belongs to, the same on every machine."""
+    return int(hashlib.sha256(student.encode()).hexdigest(), 16) % count
+
+
 def run(source: Path, chapters: list[str], workers: int, out: Path,
-        force: bool = False) -> list[dict]:
-    """Grade everything in ``source``; return the summary rows."""
+        force: bool = False, course: Path = ROOT,
+        shard: tuple[int, int] | None = None) -> list[dict]:
+    """Grade everything in ``source``; return the summary rows.
+
+    Each graded submission is merged into ``course``'s central gradebook as
+    its result comes back, in this thread only (``publish``).
+    """
     known = [source.stem for source in chapter_sources(ROOT)]
     unknown = [c for c in chapters if c not in known]
     if unknown:
@@ -198,6 +296,14 @@ def run(source: Path, chapters: list[str], workers: int, out: Path,
     subs = [s for s in subs if not chapters or s.chapter in chapters
             or s.chapter is None]
     todo, rows = plan(subs)
+    if shard is not None:  # this machine's part of the class, by student name
+        index, count = shard
+        todo = [s for s in todo if _shard_of(s.student, count) == index]
+        rows = rows if index == 0 else []
+    (out / UNASSIGNED).parent.mkdir(parents=True, exist_ok=True)
+    (out / UNASSIGNED).write_text(json.dumps(rows, indent=1, sort_keys=True),
+                                  encoding="utf-8")
+    prepare_course(course)
     maxima = {c: template(out, c)[1] for c in sorted({s.chapter for s in todo})}
     done = 0
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
@@ -209,10 +315,51 @@ def run(source: Path, chapters: list[str], workers: int, out: Path,
                   f"{row['score']:g}/{row['max_score']:g} {row['status']}"
                   + (" (unchanged, grade kept)" if row.get("reused") else ""),
                   file=sys.stderr, flush=True)
+            try:
+                publish(out, course, row)
+            except Exception as error:  # the grade stands; the merge can be redone
+                print(f"warning: {row['student']} {row['chapter']} not merged into "
+                      f"{gradebook.db_url(course)}: {error!r}", file=sys.stderr)
+                row["problems"] = [*row["problems"],
+                                   f"not in the central gradebook: {error}"]
+                row["unpublished"] = True
             rows.append(row)
-    rows.sort(key=lambda r: (r["student"] or "", r["chapter"] or ""))
+    rows.sort(key=_order)
     write_csv(out)
     return rows
+
+
+def prepare_course(course: Path) -> None:
+    """``course`` ready to receive grades: nbgrader finds its gradebook there."""
+    course.mkdir(parents=True, exist_ok=True)
+    if not (course / "nbgrader_config.py").exists():
+        write_config(course)
+
+
+def publish(out: Path, course: Path, row: dict) -> None:
+    """Bring ``row``'s grade into the central gradebook of ``course``.
+
+    A graded submission is merged (one reused unchanged only if the central
+    gradebook lacks it); a file that could not be graded removes the
+    student's older grade for that chapter there, as in ``grades.csv``.
+    """
+    url = gradebook.db_url(course)
+    chapter, student = row["chapter"], row["student"]
+    if row["status"] not in MERGED_STATUSES:
+        gradebook.remove(url, chapter, student, central_course=course)
+    elif not (row.get("reused") and gradebook.has_submission(url, chapter, student)):
+        gradebook.merge(out / "runs" / chapter / student, url, chapter, student,
+                        row.get("flagged") or (), central_course=course)
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected K/N, got {text!r}") from None
+    if not 0 <= index < count:
+        raise argparse.ArgumentTypeError(f"need 0 <= K < N, got {text!r}")
+    return index, count
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -228,14 +375,61 @@ def main(argv: list[str] | None = None) -> int:
                         help="regrade even unchanged submissions")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help="working area (default graders/work/)")
+    parser.add_argument("--course", type=Path, default=ROOT,
+                        help="course whose graders/gradebook.db, graders/autograded "
+                             "and graders/feedback receive the grades, for "
+                             "formgrader and export (default: this repository)")
+    parser.add_argument("--shard", type=_shard, metavar="K/N",
+                        help="grade only the K-th of N parts of the class (K from "
+                             "0), e.g. one Kubernetes Indexed Job pod each; see "
+                             "graders/GRADING.md")
+    limits = parser.add_argument_group(
+        "student code", "limits of the sandboxed kernel each notebook runs in "
+        "(see graders/GRADING.md)")
+    defaults = kernels.Settings()
+    limits.add_argument("--cell-timeout", type=int, default=defaults.cell_timeout,
+                        metavar="S", help="seconds per cell before it is "
+                        "interrupted (default %(default)s)")
+    limits.add_argument("--notebook-timeout", type=int, metavar="S",
+                        default=defaults.submission_timeout,
+                        help="seconds for a whole notebook (default %(default)s)")
+    limits.add_argument("--memory-mb", type=int, default=defaults.memory_mb,
+                        help="kernel address space, MiB (default %(default)s)")
+    limits.add_argument("--processes", type=int, default=defaults.processes,
+                        help="processes and threads per kernel (default "
+                             "%(default)s)")
+    limits.add_argument("--no-sandbox", action="store_true",
+                        help="run student code without the sandbox (only for "
+                             "trusted notebooks, or where the sandbox cannot run)")
     args = parser.parse_args(argv)
     if not args.submissions.exists():
         parser.error(f"{args.submissions} does not exist")
-    out = args.out.resolve()
-    rows = run(args.submissions, args.chapter, args.workers, out, args.force)
+    kernels.SETTINGS = kernels.Settings(
+        sandbox=not args.no_sandbox, cell_timeout=args.cell_timeout,
+        submission_timeout=args.notebook_timeout, memory_mb=args.memory_mb,
+        processes=args.processes)
+    if kernels.SETTINGS.sandbox:
+        problem = kernels.check_sandbox()
+        if problem:
+            parser.error(f"the grading sandbox does not work here ({problem}). "
+                         "Grade as root on Linux, or in the container of "
+                         "graders/GRADING.md; --no-sandbox runs student code "
+                         "unconfined (trusted notebooks only)")
+    else:
+        print("warning: --no-sandbox: student code runs with your rights, "
+              "network and files", file=sys.stderr)
+    out, course = args.out.resolve(), args.course.resolve()
+    rows = run(args.submissions, args.chapter, args.workers, out, args.force, course,
+               args.shard)
     print_table(rows)
-    print(f"\ngrades: {out / 'grades.csv'}   feedback: {out / 'feedback'}")
-    return 0
+    print(f"\ngrades: {out / 'grades.csv'}   feedback: {out / 'feedback'}"
+          f"\ngradebook: {course / GRADEBOOK} (nbgrader formgrader, export)")
+    failed = [r for r in rows if r.get("unpublished")]
+    if failed:
+        print(f"error: {len(failed)} grade(s) not merged into the gradebook; run "
+              "the command again to retry (with --force if OUT/runs was removed)",
+              file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -9,18 +9,27 @@ Used by ``graders/grade.py``. Layouts accepted (in a folder or a .zip):
 
 Originals are only read. Every fix made on the way is recorded as a problem
 (a short text) so that the instructor sees it next to the grade.
+
+Every readable notebook of a known chapter is then rebuilt on the chapter's
+student release by ``align``: what is graded is the release with the
+student's code put in, so that deleting, editing, retyping or re-labelling
+cells, or pre-filling outputs, can never change what is tested.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import re
 import zipfile
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import nbformat
+
+from graders.build import ROOT
 
 _CHAPTER = re.compile(r"(ch\d\d)(?:_[A-Za-z0-9]+)*", re.IGNORECASE)
 _GRADE_ID = re.compile(r"^(ch\d\d)-")
@@ -112,7 +121,11 @@ def _plain_name(stem: str, sub: Submission) -> bool:
 
 
 def normalise(sub: Submission, chapters: list[str]) -> None:
-    """Read ``sub.source`` into ``sub.notebook``, fixing and noting what it can."""
+    """Read ``sub.source`` into ``sub.notebook``, fixing and noting what it can.
+
+    A readable notebook of a known chapter, not fatally wrong, is then
+    rebuilt on the chapter's release by ``align``; its notes join the problems.
+    """
     data = sub.source.read_bytes()
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
@@ -144,6 +157,9 @@ def normalise(sub: Submission, chapters: list[str]) -> None:
     elif inside is not None and inside != sub.chapter:
         sub.fatal = "wrong chapter"
         sub.problems.append(f"the notebook is {inside}, submitted as {sub.chapter}")
+    if sub.chapter is not None and sub.fatal is None:
+        sub.notebook, notes = align(nb, release_notebook(sub.chapter))
+        sub.problems.extend(notes)
 
 
 def _fix_cell_ids(nb: dict, problems: list[str]) -> None:
@@ -176,3 +192,274 @@ def content_chapter(nb, chapters: list[str]) -> str | None:
     for prefix, _ in prefixes.most_common(1):
         return chapter_of(prefix, chapters)
     return None
+
+
+# Rebuilding a submission on the student release ----------------------------
+
+ANSWER, TEST, LOCKED, DEMO, TEXT = "answer", "test", "locked", "demo", "text"
+_FLAGS = ("editable", "deletable")  # Jupyter's own guards, next to nbgrader's
+_MISSING = object()
+
+
+@functools.cache
+def release_notebook(chapter: str) -> nbformat.NotebookNode:
+    """The committed student release of ``chapter``, read once (never modify it)."""
+    path = ROOT / "notebooks" / chapter / f"{chapter}.ipynb"
+    return nbformat.read(path, as_version=4)
+
+
+def align(nb, release) -> tuple[nbformat.NotebookNode, list[str]]:
+    """``nb`` rebuilt on ``release``, and one short note per kind of change undone.
+
+    Neither argument is modified. The result has the release's notebook
+    metadata and its cells in the release's order, every output and
+    execution count cleared:
+
+    - test cells (nbgrader ``grade``), locked cells and markdown/raw cells are
+      the release's, verbatim, whatever the student did to them;
+    - answer cells (nbgrader ``solution``) have the student's source and the
+      release's id, type and metadata; a missing one is the release stub;
+    - other code cells (demos) have the student's source when found with
+      their type unchanged, else the release's;
+    - cells the student added: code cells are kept as plain code (no
+      metadata, ids ``added-N``) right after the release cell that preceded
+      them in the student's notebook, after any cell restored there, or at
+      the top; empty ones and markdown/raw ones are dropped, silently (text
+      is never graded; Jupyter adds an empty cell at the end of a run).
+
+    A student cell stands for the release cell with its grade_id and id,
+    else its grade_id, else its id, else (cells still unmatched, in order)
+    exactly its source; a code cell with new code never stands for a
+    markdown cell. Changes to unlocked markdown cells are not noted (they
+    cannot change a grade), nor are edits of demos, nor a normal run's outputs:
+    test cells print nothing and fail by raising, so only other outputs on
+    them ("outputs of test cells ignored") are noted. The result depends
+    on the two notebooks only: the same submission always gives the same
+    bytes.
+    """
+    cells = [c for c in nb.get("cells", []) if isinstance(c, dict)]
+    found = _match(cells, release.cells)
+    owner = {k: i for i, k in found.items()}
+    named = defaultdict(list)     # (role, kind) -> grade_ids, kind as in _notes
+    keys = defaultdict(set)       # role -> metadata keys changed
+    counted = Counter()           # kind -> number of demo or locked cells
+    outputs = False
+    built = []
+    for k, rel in enumerate(release.cells):
+        role, name = _role(rel), _grade_id(rel) or rel.get("id")
+        cell = copy.deepcopy(rel)
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        built.append(cell)
+        mine = cells[owner[k]] if k in owner else None
+        graded = role in (TEST, ANSWER)
+        if role == TEXT:
+            continue
+        if mine is None:
+            if graded:
+                named[role, "deleted"].append(name)
+            else:
+                counted["deleted"] += 1
+            continue
+        kind = str(mine.get("cell_type"))[:20]
+        if kind != rel.cell_type:
+            if graded:
+                named[role, f"turned into {kind}"].append(name)
+            else:
+                counted["retyped"] += 1
+        if role == ANSWER or (role == DEMO and kind == rel.cell_type):
+            cell.source = _source(mine)
+        elif kind == rel.cell_type and _source(mine) != rel.source:
+            if role == TEST:
+                named[role, "edited"].append(name)
+            else:
+                counted["edited"] += 1
+        changed = _meta_changes(mine, rel)
+        if changed and graded:
+            named[role, "metadata"].append(name)
+            keys[role].update(changed)
+        elif changed:
+            counted["metadata"] += 1
+        if role == TEST and any(map(_claimed, mine.get("outputs") or [])):
+            outputs = True
+
+    added, claims, extra = defaultdict(list), [], 0
+    anchor, used = -1, {c.get("id") for c in release.cells}
+    for i, mine in enumerate(cells):
+        if i in found:
+            anchor = found[i]
+            continue
+        if mine.get("cell_type") != "code" or not _source(mine).strip():
+            continue
+        extra += 1
+        cid = f"added-{extra}"
+        while cid in used:
+            cid += "-x"
+        used.add(cid)
+        added[anchor].append(nbformat.from_dict({
+            "cell_type": "code", "id": cid, "metadata": {},
+            "source": _source(mine), "outputs": [], "execution_count": None}))
+        if "nbgrader" in _meta(mine):
+            claims.append(_grade_id(mine) or "(none)")
+
+    out, pending = [], list(added[-1])
+    for k, cell in enumerate(built):
+        if k in owner:  # added cells go just before the next cell the student had
+            out += pending
+            pending = list(added[k])
+        out.append(cell)
+    out += pending
+
+    code = [found[i] for i in sorted(found)
+            if release.cells[found[i]].cell_type == "code"]
+    totals = Counter(map(_role, release.cells))
+    notes = _notes(named, keys, counted, totals)
+    if code != sorted(code):
+        notes.append("cells reordered: release order restored")
+    if extra:
+        notes.append(f"{_n(extra, 'added code cell')} kept")
+    if claims:
+        what = "cell claiming grade_id" if len(claims) == 1 else \
+            "cells claiming grade_ids"
+        notes.append(f"added {what} {', '.join(claims)} kept as plain code")
+    if outputs:
+        notes.append("outputs of test cells ignored")
+    result = nbformat.from_dict({
+        "nbformat": release.nbformat, "nbformat_minor": release.nbformat_minor,
+        "metadata": copy.deepcopy(release.metadata), "cells": out})
+    return result, notes
+
+
+def _notes(named: dict, keys: dict, counted: Counter, totals: Counter) -> list[str]:
+    """The notes for changes undone on graded cells (by grade_id) and others."""
+    notes = []
+    for role in (TEST, ANSWER):
+        kinds = sorted(kind for r, kind in named if r == role)
+        kinds.sort(key=lambda k: ["deleted", "turned", "edited", "metadata"].index(
+            k.split()[0]))
+        for kind in kinds:
+            ids = named[role, kind]
+            cells = f"{role} cell{'s' if len(ids) > 1 else ''} {', '.join(ids)}"
+            if len(ids) > 1 and len(ids) == totals[role]:
+                cells = f"all {len(ids)} {role} cells"
+            was = "were" if len(ids) > 1 else "was"
+            if kind == "deleted":
+                fix = "release stub restored" if role == ANSWER else "restored"
+                notes.append(f"{cells} {was} deleted: {fix}")
+            elif kind == "edited":
+                notes.append(f"{cells} {was} edited: restored")
+            elif kind == "metadata":
+                changed = ", ".join(sorted(keys[role]))
+                notes.append(f"metadata of {cells} changed ({changed}): restored")
+            else:
+                fix = "restored as code" if role == ANSWER else "restored"
+                notes.append(f"{cells} had been {kind}: {fix}")
+    if counted["deleted"]:
+        notes.append(f"{_n(counted['deleted'], 'deleted cell')} restored")
+    if counted["edited"]:
+        notes.append(f"{_n(counted['edited'], 'edited locked cell')} restored")
+    if counted["retyped"]:
+        notes.append(f"cell type of {_n(counted['retyped'], 'cell')} restored")
+    if counted["metadata"]:
+        notes.append(f"metadata of {_n(counted['metadata'], 'cell')} restored")
+    return notes
+
+
+def _match(cells: list, release: list) -> dict[int, int]:
+    """{student cell index: release cell index} for the cells that correspond."""
+    by_gid = {g: k for k, c in enumerate(release) if (g := _grade_id(c))}
+    by_id = {c.get("id"): k for k, c in enumerate(release)}
+    found, taken = {}, set()
+
+    def pair(i: int, k: int | None) -> None:
+        if k is None or k in taken or i in found:
+            return
+        mine, rel = cells[i], release[k]
+        if rel.cell_type != "code" and mine.get("cell_type") == "code" \
+                and _source(mine) != rel.source:
+            return  # new code typed into a text cell is the student's own code
+        found[i] = k
+        taken.add(k)
+
+    for i, mine in enumerate(cells):  # the genuine cell: its grade_id and its id
+        k = by_gid.get(_grade_id(mine))
+        if k is not None and release[k].get("id") == _cell_id(mine):
+            pair(i, k)
+    for i, mine in enumerate(cells):
+        pair(i, by_gid.get(_grade_id(mine)))
+    for i, mine in enumerate(cells):
+        pair(i, by_id.get(_cell_id(mine)))
+    waiting = defaultdict(list)  # source -> unmatched student cells, in order
+    for i, mine in enumerate(cells):
+        if i not in found:
+            waiting[_source(mine)].append(i)
+    for k, rel in enumerate(release):
+        for i in waiting.get(rel.source, []):
+            if k not in taken:
+                pair(i, k)
+    return found
+
+
+def _role(cell) -> str:
+    meta = _nbgrader(cell)
+    if meta.get("solution"):
+        return ANSWER
+    if meta.get("grade"):
+        return TEST
+    if meta.get("locked"):
+        return LOCKED
+    return DEMO if cell.get("cell_type") == "code" else TEXT
+
+
+def _meta(cell) -> dict:
+    meta = cell.get("metadata")
+    return meta if isinstance(meta, dict) else {}
+
+
+def _nbgrader(cell) -> dict:
+    meta = _meta(cell).get("nbgrader")
+    return meta if isinstance(meta, dict) else {}
+
+
+def _grade_id(cell) -> str | None:
+    grade_id = _nbgrader(cell).get("grade_id")
+    return grade_id if isinstance(grade_id, str) and grade_id else None
+
+
+def _cell_id(cell) -> str | None:
+    cid = cell.get("id")
+    return cid if isinstance(cid, str) else None
+
+
+def _source(cell) -> str:
+    source = cell.get("source", "")
+    if isinstance(source, list):
+        return "".join(str(line) for line in source)
+    return source if isinstance(source, str) else ""
+
+
+def _meta_changes(mine, rel) -> list[str]:
+    """The grading metadata keys (nbgrader's, Jupyter's guards) that differ."""
+    a, b = _meta(mine), _meta(rel)
+    changed = []
+    ours, theirs = a.get("nbgrader", _MISSING), b.get("nbgrader", _MISSING)
+    if ours != theirs:
+        if isinstance(ours, dict) and isinstance(theirs, dict):
+            changed += sorted(str(k) for k in ours.keys() | theirs.keys()
+                              if ours.get(k, _MISSING) != theirs.get(k, _MISSING))
+        else:
+            changed.append("nbgrader")
+    return changed + [f for f in _FLAGS if a.get(f, True) != b.get(f, True)]
+
+
+def _claimed(output) -> bool:
+    """Whether a test cell's output claims anything: a run only raises or warns."""
+    if not isinstance(output, dict):
+        return True
+    kind = output.get("output_type")
+    warned = kind == "stream" and output.get("name") == "stderr"
+    return not (kind == "error" or warned)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"

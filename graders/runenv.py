@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -37,8 +38,21 @@ def tool_env(scratch: str | Path | None = None) -> dict[str, str]:
 
 
 def nbgrader(cwd: str | Path, *args: str, timeout: float = 1800,
-             scratch: str | Path | None = None) -> subprocess.CompletedProcess:
-    """Run ``python -m nbgrader ARGS`` in ``cwd`` (a course root); capture output."""
+             scratch: str | Path | None = None,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m nbgrader ARGS`` in ``cwd`` (a course root); capture output.
+
+    ``env`` adds to the environment. Past ``timeout`` seconds the whole process
+    group is killed and ``subprocess.TimeoutExpired`` raised.
+    """
     cmd = [sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"]
-    return subprocess.run(cmd, cwd=cwd, env=tool_env(scratch), capture_output=True,
-                          text=True, timeout=timeout)
+    with subprocess.Popen(cmd, cwd=cwd, env={**tool_env(scratch), **(env or {})},
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          start_new_session=True) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)

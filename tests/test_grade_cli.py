@@ -15,7 +15,7 @@ import zipfile
 
 import nbformat
 import pytest
-from nbtools import ROOT, read, release_path, solution_path
+from nbtools import ROOT, read, release_path, sandbox_flags, solution_path
 from test_autograde import make_submission
 
 from graders.intake import locate, normalise
@@ -78,8 +78,10 @@ def _tree_hash(*paths):
 
 
 def _grade(source, out, *extra):
+    # --course: the central gradebook of a temporary course, never the repository's
     cmd = [sys.executable, "-m", "graders.grade", str(source), "--out", str(out),
-           "--workers", "2", *extra]
+           "--course", str(out.parent / "course"), "--workers", "2", *extra,
+           *sandbox_flags()]
     done = subprocess.run(cmd, cwd=ROOT, env=tool_env(out.parent / "home"),
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr

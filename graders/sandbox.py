@@ -1,0 +1,286 @@
+"""Run a command (a Jupyter kernel) in a Linux sandbox: the student's code jail.
+
+    python graders/sandbox.py SPEC.json -- COMMAND ...
+
+Started by Jupyter as the kernel's launcher (see ``kernelspec``), as root. It
+puts the command in new mount, PID, network, IPC and UTS namespaces:
+
+- files: a new root file system that holds only what a kernel needs, read-only
+  (the system, the Python installation, the virtual environment, the course's
+  ``dlcourse`` package and ``assets/``), plus a private copy of the notebook's
+  folder, ``/tmp`` and ``/dev/shm`` as small memory file systems, and the one
+  folder where the kernel's sockets live. Solutions, tests, gradebooks,
+  ``graders/``, ``.git`` and other students' work are not there at all;
+- network: none (a new network namespace without any interface up; Jupyter
+  talks to the kernel over Unix sockets, ``KernelManager.transport = "ipc"``);
+- user: an unprivileged user id of its own (``uid`` in the spec), no groups,
+  no capabilities, ``no_new_privs``;
+- limits (``setrlimit``): address space, CPU seconds, processes/threads for
+  that uid, open files, file size, no core files;
+- processes: PID 1 of the namespace is a small init that waits for the kernel;
+  when the kernel ends, or this launcher is killed, every process left in the
+  namespace is killed with it, so nothing survives the grading run.
+
+This file must import only the standard library: it runs before the sandbox
+is set up, from the instructor's checkout, and is not visible inside it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import stat
+import sys
+import time
+
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+# Folders every kernel needs, bound read-only at the same path when they exist.
+SYSTEM = ["/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/opt"]
+DEVICES = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"]
+
+# What a spec may say, with defaults (see graders/grade.py for how they are set).
+DEFAULTS = {
+    "uid": 61000,             # the sandbox user (and its group)
+    "read_only": [],          # extra paths visible read-only (venv, python, ...)
+    "read_write": [],         # paths bound read-write (the kernel's socket folder)
+    "copy_cwd": True,         # the kernel works on a private copy of its folder
+    "memory_mb": 6144,        # RLIMIT_AS
+    "cpu_seconds": 1800,      # RLIMIT_CPU, for the whole kernel
+    "processes": 256,         # RLIMIT_NPROC for the sandbox uid (threads count)
+    "open_files": 1024,       # RLIMIT_NOFILE
+    "file_mb": 64,            # RLIMIT_FSIZE
+    "tmp_mb": 256,            # size of /tmp, /dev/shm and the working copy
+    "devices": [],            # extra devices, e.g. /dev/nvidia0 for a GPU
+    "env": {},                # the kernel's whole environment (nothing inherited)
+}
+
+
+class SandboxError(RuntimeError):
+    """The sandbox could not be set up (not root, no namespaces...)."""
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise SandboxError(f"{what}: {os.strerror(err)} (errno {err})")
+
+
+def _mount(source, target, fstype, flags, data=None) -> None:
+    _check(_libc.mount(_b(source), _b(target), _b(fstype), ctypes.c_ulong(flags),
+                       _b(data)), f"mount {source} on {target}")
+
+
+def _b(text):
+    return None if text is None else os.fsencode(text)
+
+
+def load_spec(path: str) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        spec = {**DEFAULTS, **json.load(handle)}
+    unknown = set(spec) - set(DEFAULTS)
+    if unknown:
+        raise SandboxError(f"unknown sandbox settings: {sorted(unknown)}")
+    return spec
+
+
+def _bind(root: str, path: str, writable: bool = False) -> None:
+    """Make ``path`` visible at the same place under ``root``."""
+    if not os.path.lexists(path):
+        return
+    target = root + os.path.abspath(path)
+    if os.path.islink(path) and os.path.dirname(path) == "/":
+        os.symlink(os.readlink(path), target)   # /bin -> usr/bin on merged /usr
+        return
+    if os.path.isdir(path):
+        os.makedirs(target, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        open(target, "a").close()
+    _mount(path, target, None, MS_BIND | MS_REC)
+    if not writable:
+        _mount(None, target, None,
+               MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def _tmpfs(target: str, size_mb: int, mode: int = 0o1777) -> None:
+    os.makedirs(target, exist_ok=True)
+    _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV,
+           f"size={size_mb}m,mode={mode:o}")
+
+
+def _copy_tree(src: str, dst: str, uid: int, budget: list[int]) -> None:
+    """Copy ``src`` into ``dst`` (plain files and folders, within ``budget``)."""
+    for entry in os.scandir(src):
+        target = os.path.join(dst, entry.name)
+        if entry.is_dir(follow_symlinks=False):
+            os.mkdir(target)
+            os.chown(target, uid, uid)
+            _copy_tree(entry.path, target, uid, budget)
+        elif entry.is_file(follow_symlinks=False):
+            size = entry.stat().st_size
+            if size > budget[0]:
+                continue
+            budget[0] -= size
+            shutil.copyfile(entry.path, target)
+            os.chown(target, uid, uid)
+
+
+def build_root(spec: dict, cwd: str) -> str:
+    """Mount the sandbox's file system under a new folder; return its path."""
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    root = "/tmp/.dlcourse-sandbox-root"  # private to this mount namespace
+    os.makedirs(root, exist_ok=True)
+    _tmpfs(root, 16, 0o755)
+    _tmpfs(root + "/tmp", spec["tmp_mb"])  # first: the paths below may be in /tmp
+    _tmpfs(root + "/dev/shm", spec["tmp_mb"])
+    for path in SYSTEM + list(spec["read_only"]):
+        _bind(root, path)
+    for path in spec["read_write"]:
+        _bind(root, path, writable=True)
+    os.makedirs(root + "/dev", exist_ok=True)
+    for path in DEVICES + list(spec["devices"]):
+        if os.path.exists(path):
+            _bind(root, path, writable=True)
+    os.makedirs(root + "/proc", exist_ok=True)
+    _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    uid = spec["uid"]
+    if spec["copy_cwd"]:
+        _tmpfs(root + cwd, spec["tmp_mb"], 0o755)
+        os.chown(root + cwd, uid, uid)
+        _copy_tree(cwd, root + cwd, uid, [spec["tmp_mb"] * 2**20 // 2])
+    _mount(None, root, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    return root
+
+
+def _limits(spec: dict) -> None:
+    mb = 2**20
+    memory = spec["memory_mb"] * mb or resource.RLIM_INFINITY  # 0: no limit (CUDA)
+    for limit, value in [(resource.RLIMIT_AS, memory),
+                         (resource.RLIMIT_CPU, spec["cpu_seconds"]),
+                         (resource.RLIMIT_NPROC, spec["processes"]),
+                         (resource.RLIMIT_NOFILE, spec["open_files"]),
+                         (resource.RLIMIT_FSIZE, spec["file_mb"] * mb),
+                         (resource.RLIMIT_CORE, 0)]:
+        resource.setrlimit(limit, (value, value))
+
+
+def _drop_privileges(uid: int) -> None:
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+
+
+def _private_connection_file(root: str, command: list[str], uid: int) -> list[str]:
+    """Give the kernel its own readable copy of Jupyter's connection file.
+
+    Jupyter writes the file readable by root only; the copy lives in the
+    sandbox's ``/tmp``. The sockets it names stay where Jupyter expects them.
+    """
+    command = list(command)
+    for i, arg in enumerate(command[:-1]):
+        if arg in ("-f", "--f") and os.path.isfile(command[i + 1]):
+            copy = "/tmp/kernel-connection.json"
+            shutil.copyfile(command[i + 1], root + copy)
+            os.chown(root + copy, uid, uid)
+            os.chmod(root + copy, 0o400)
+            command[i + 1] = copy
+    return command
+
+
+def _init(child: int) -> int:
+    """PID 1 inside: reap every process, forward signals, end with ``child``."""
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(sig, lambda s, _f: os.kill(child, s))
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            return 1
+        except InterruptedError:
+            continue
+        if pid == child:
+            return os.waitstatus_to_exitcode(status) & 0xFF
+
+
+def _supervise(pid: int, parent: int) -> int:
+    """Wait for the namespace's init; kill it if whoever started us is gone.
+
+    (If the grader is killed, its kernels must not live on: when the init
+    dies, the kernel and everything it started die with the namespace.)
+    """
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(sig, lambda s, _f: os.kill(pid, s))
+    while True:
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except InterruptedError:
+            continue
+        if done:
+            return os.waitstatus_to_exitcode(status) & 0xFF
+        if os.getppid() != parent:
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)
+
+
+def run(spec: dict, command: list[str]) -> int:
+    """Run ``command`` in the sandbox; its exit status (called as root)."""
+    if os.geteuid() != 0:
+        raise SandboxError("the sandbox must be started as root (it switches to "
+                           "an unprivileged user); see graders/GRADING.md")
+    cwd = os.getcwd()
+    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC
+                         | CLONE_NEWUTS), "unshare")
+    parent = os.getppid()
+    pid = os.fork()  # the child is PID 1 of the new PID namespace
+    if pid:
+        return _supervise(pid, parent)
+    try:
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        socket.sethostname("sandbox")
+        root = build_root(spec, cwd)
+        command = _private_connection_file(root, command, spec["uid"])
+        os.chroot(root)
+        os.chdir(cwd)
+        kernel = os.fork()
+        if kernel == 0:
+            _limits(spec)
+            _drop_privileges(spec["uid"])
+            os.execve(command[0], command, dict(spec["env"]))
+        os._exit(_init(kernel))
+    except BaseException as exc:  # noqa: BLE001 - report and leave the namespace
+        print(f"sandbox: {exc}", file=sys.stderr, flush=True)
+        os._exit(70)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 3 or argv[1] != "--":
+        print(__doc__.split("\n\n")[1], file=sys.stderr)
+        return 2
+    spec = load_spec(argv[0])
+    command = argv[2:]
+    if not os.path.isabs(command[0]):
+        command[0] = shutil.which(command[0]) or command[0]
+    if not stat.S_ISREG(os.stat(command[0]).st_mode):
+        raise SandboxError(f"not a program: {command[0]}")
+    return run(spec, command)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except SandboxError as error:
+        print(f"sandbox: {error}", file=sys.stderr)
+        sys.exit(70)

@@ -1,0 +1,164 @@
+"""Hostile and broken submissions, graded for real by ``./course grade``.
+
+One module-wide run grades the whole corpus of tests/hostile.py (real files,
+real nbgrader, real sandboxed kernels, two workers), then each case is
+checked: its score, its status, the reason shown, and that nothing escaped:
+no file outside the grader's working area changed, no process is left, the
+test's own TCP server was never reached.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+
+import pytest
+from hostile import CH, FULL, build
+from nbtools import ROOT
+
+from graders.kernels import FIRST_UID, check_sandbox
+from graders.runenv import tool_env
+
+pytestmark = pytest.mark.skipif(
+    check_sandbox() is not None and not os.environ.get("CI"),
+    reason=f"grading sandbox unavailable here: {check_sandbox()}")
+
+WATCHED = ["solutions", "notebooks", "graders", "dlcourse", "tests", "assets"]
+
+
+def _tree(root) -> dict[str, str]:
+    """Path -> sha256 of every file under ``root`` (the grader's areas excluded)."""
+    digests = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if (path.is_file() and "__pycache__" not in rel
+                and not rel.startswith(("graders/work", "tests/artifacts"))):
+            digests[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digests
+
+
+def _repo_state() -> dict[str, str]:
+    state = {}
+    for top in WATCHED:
+        state.update({f"{top}/{k}": v for k, v in _tree(ROOT / top).items()})
+    return state
+
+
+def _sandbox_processes() -> list[str]:
+    """Processes of the sandbox users, or kernels/launchers of a grading run."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as handle:
+                uid = next(int(line.split()[1]) for line in handle
+                           if line.startswith("Uid:"))
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                cmd = handle.read().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, StopIteration):
+            continue
+        if FIRST_UID <= uid < FIRST_UID + 256 or "graders/sandbox.py" in cmd:
+            found.append(f"{entry} uid={uid} {cmd[:120]}")
+    return found
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    base = tmp_path_factory.mktemp("hostile")
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.5)
+    reached = []
+
+    def listen():
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            reached.append(conn.getpeername())
+            conn.close()
+
+    stop = threading.Event()
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    corpus, out, course = base / "submissions", base / "out", base / "course"
+    cases = build(corpus, {"course": course, "out": out,
+                           "port": server.getsockname()[1]})
+    before_repo, before_corpus = _repo_state(), _tree(corpus)
+    done = subprocess.run(
+        [sys.executable, "-m", "graders.grade", str(corpus), "--chapter", CH,
+         "--out", str(out), "--course", str(course), "--workers", "2",
+         "--cell-timeout", "10"],
+        cwd=ROOT, env=tool_env(base / "scratch"), capture_output=True, text=True,
+        timeout=1800)
+    stop.set()
+    thread.join()
+    server.close()
+    with open(out / "grades.csv", newline="", encoding="utf-8") as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    return {"cases": cases, "rows": rows, "done": done, "base": base,
+            "repo": (before_repo, _repo_state()),
+            "corpus": (before_corpus, _tree(corpus)), "reached": reached,
+            "left": _sandbox_processes()}
+
+
+def test_the_command_succeeds_and_grades_every_case(graded):
+    done = graded["done"]
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert set(graded["rows"]) == set(graded["cases"]), done.stdout
+
+
+_CASE_NAMES = ["solved", "blank", "wrong", "truncated", "bom", "latin1", "nbformat3",
+               "cellids", "renamed", "otherchapter", "deletedtests", "editedtests",
+               "markdowntests", "gradeids", "points", "fakeoutputs", "infiniteloop",
+               "uninterruptible", "printflood", "hugeline", "hugealloc", "exit",
+               "segfault", "forkbomb", "leftovers", "network", "reader", "writer",
+               "patchallclose", "patchtesting", "patchnumpy", "patchchecks",
+               "patchcode", "patchbuiltins", "patchtraceback", "patchatcall",
+               "nbgraderenv", "stderr"]
+
+
+@pytest.mark.parametrize("case", _CASE_NAMES)
+def test_case(graded, case):
+    expected, row = graded["cases"][case], graded["rows"].get(case)
+    assert row is not None, f"no grade row for {case}"
+    shown = f"{case}: {row}"
+    assert float(row["score"]) == expected.score, shown
+    assert row["status"] == expected.status, shown
+    if expected.reason:
+        assert expected.reason in row["problems"], shown
+    assert float(row["score"]) <= FULL
+    if case not in ("solved", "bom", "latin1", "nbformat3", "cellids", "renamed",
+                    "infiniteloop", "uninterruptible", "printflood", "hugeline",
+                    "hugealloc", "exit", "segfault", "forkbomb", "leftovers",
+                    "network", "writer", "stderr"):
+        assert float(row["score"]) <= float(graded["rows"]["blank"]["score"]), shown
+
+
+def test_case_list_is_the_corpus(graded):
+    assert sorted(_CASE_NAMES) == sorted(graded["cases"])
+
+
+def test_nothing_outside_the_working_area_changed(graded):
+    before, after = graded["repo"]
+    changed = sorted(k for k in {*before, *after} if before.get(k) != after.get(k))
+    assert not changed, changed
+    before, after = graded["corpus"]
+    assert before == after, "the original submissions were modified"
+    pwned = [*graded["base"].rglob("PWNED"), *ROOT.glob("PWNED"),
+             *(p for top in WATCHED for p in (ROOT / top).rglob("PWNED"))]
+    assert not pwned, pwned
+
+
+def test_nothing_is_left_running(graded):
+    assert not graded["left"], graded["left"]
+
+
+def test_the_network_was_never_reached(graded):
+    assert not graded["reached"], graded["reached"]
