@@ -48,7 +48,7 @@ def configure(c, root: str) -> None:
 
 
 def configure_grading(c, cell_timeout: int = 120, max_output_kb: int = 200,
-                      **_ignored) -> None:
+                      guard: bool = True, **_ignored) -> None:
     """Settings of ``./course grade`` runs on top of ``configure``.
 
     The Execute step becomes ``GuardedExecute`` (output caps, kernel restarts,
@@ -71,6 +71,7 @@ def configure_grading(c, cell_timeout: int = 120, max_output_kb: int = 200,
         SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
     c.GuardedExecute.timeout = cell_timeout
     c.GuardedExecute.unresponsive_wait = min(15, cell_timeout)
+    c.GuardedExecute.guard = guard
     c.GuardedExecute.max_output_bytes = max_output_kb * 1000
     c.KernelManager.transport = "ipc"
 

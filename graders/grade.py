@@ -401,13 +401,16 @@ def main(argv: list[str] | None = None) -> int:
     limits.add_argument("--no-sandbox", action="store_true",
                         help="run student code without the sandbox (only for "
                              "trusted notebooks, or where the sandbox cannot run)")
+    limits.add_argument("--no-guard", action="store_true",
+                        help="turn the tamper guard off (to see what a flagged "
+                             "notebook would have scored without it)")
     args = parser.parse_args(argv)
     if not args.submissions.exists():
         parser.error(f"{args.submissions} does not exist")
     kernels.SETTINGS = kernels.Settings(
         sandbox=not args.no_sandbox, cell_timeout=args.cell_timeout,
         submission_timeout=args.notebook_timeout, memory_mb=args.memory_mb,
-        processes=args.processes)
+        processes=args.processes, guard=not args.no_guard)
     if kernels.SETTINGS.sandbox:
         problem = kernels.check_sandbox()
         if problem:

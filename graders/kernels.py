@@ -13,6 +13,7 @@ transport to Unix sockets (the kernel has no network at all).
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
 import json
 import os
@@ -34,6 +35,7 @@ class Settings:
     """What ``./course grade`` options set (see ``python -m graders.grade -h``)."""
 
     sandbox: bool = True
+    guard: bool = True           # the tamper guard (graders/execute.py)
     cell_timeout: int = 120      # seconds per cell before it is interrupted
     memory_mb: int = 4096        # address space of the kernel
     cpu_seconds: int = 1800      # CPU time of the whole kernel
@@ -122,8 +124,9 @@ def ipc_argument(env: dict[str, str]) -> str:
     return f"--KernelManager.ip={env['JUPYTER_RUNTIME_DIR']}/kernel"
 
 
+@functools.cache
 def check_sandbox() -> str | None:
-    """None if the sandbox works on this machine, else why not."""
+    """None if the sandbox works on this machine, else why not (asked once)."""
     with tempfile.TemporaryDirectory(prefix="dlc-check-") as tmp:
         spec = Path(tmp) / "spec.json"
         spec.write_text(json.dumps(sandbox_spec(FIRST_UID, Path(tmp), SETTINGS)))

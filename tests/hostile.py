@@ -65,6 +65,10 @@ def _with(nb, grade_id: str, extra: str, before: bool = False):
     return nb
 
 
+def solution_of():
+    return read(solution_path(CH))
+
+
 def bases():
     """(release, solved, wrong): the wrong one fails every test cell."""
     release, solution = read(release_path(CH)), read(solution_path(CH))
@@ -272,8 +276,11 @@ def build(folder: Path, targets: dict) -> dict[str, Case]:
     cases["network"] = Case(FULL)
 
     # Reading and writing what the grader keeps away from students.
-    notebooks["reader"] = _with(release, FIRST, _READ_ANSWERS.format(
-        paths=[*secrets, str(gradebook), "../../../gradebook.db"]))
+    reader = release  # every answer cell tries to load the answers from disk
+    for grade_id in grade_cells(solution_of())[0]:
+        reader = _with(reader, grade_id, _READ_ANSWERS.format(
+            paths=[*secrets, str(gradebook), "../../../gradebook.db"]))
+    notebooks["reader"] = reader
     cases["reader"] = Case(0)
     notebooks["writer"] = _with(solved, FIRST, _WRITE.format(
         folders=[str(ROOT / "solutions"), str(ROOT / "graders"), str(ROOT),

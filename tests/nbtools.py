@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.util
 import os
 import re
@@ -121,3 +122,17 @@ def sandbox_flags() -> tuple[str, ...]:
     if os.environ.get("CI") or check_sandbox() is None:
         return ()
     return ("--no-sandbox",)
+
+
+def tree_hash(*paths: Path) -> str | None:
+    """One digest of the files under ``paths`` and their names (None if none exist)."""
+    if not any(path.exists() for path in paths):
+        return None
+    digest = hashlib.sha256()
+    for path in paths:
+        items = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for item in items:
+            if item.is_file():
+                digest.update(str(item.relative_to(path.parent)).encode())
+                digest.update(item.read_bytes())
+    return digest.hexdigest()

@@ -7,7 +7,6 @@ flat files in a .zip), with every kind of damage the command must survive.
 
 import copy
 import csv
-import hashlib
 import json
 import subprocess
 import sys
@@ -15,7 +14,14 @@ import zipfile
 
 import nbformat
 import pytest
-from nbtools import ROOT, read, release_path, sandbox_flags, solution_path
+from nbtools import (
+    ROOT,
+    read,
+    release_path,
+    sandbox_flags,
+    solution_path,
+    tree_hash,
+)
 from test_autograde import make_submission
 
 from graders.intake import locate, normalise
@@ -66,17 +72,6 @@ def _corpus(base):
     return folder, archive, expected
 
 
-def _tree_hash(*paths):
-    digest = hashlib.sha256()
-    for path in paths:
-        items = sorted(path.rglob("*")) if path.is_dir() else [path]
-        for item in items:
-            if item.is_file():
-                digest.update(str(item.relative_to(path.parent)).encode())
-                digest.update(item.read_bytes())
-    return digest.hexdigest()
-
-
 def _grade(source, out, *extra):
     # --course: the central gradebook of a temporary course, never the repository's
     cmd = [sys.executable, "-m", "graders.grade", str(source), "--out", str(out),
@@ -98,7 +93,7 @@ def graded(tmp_path_factory):
     """Grade the folder and the .zip twice; (corpus, outputs, csv rows per run)."""
     base = tmp_path_factory.mktemp("grade_cli")
     folder, archive, expected = _corpus(base)
-    before = _tree_hash(folder, archive)
+    before = tree_hash(folder, archive)
     out = base / "work"
     runs = []
     for again in (False, True):
@@ -107,7 +102,7 @@ def graded(tmp_path_factory):
         zip_run = _grade(archive, out, "--chapter", CH, *["--force"] * again)
         runs.append(_rows(out))
     return {"expected": expected, "runs": runs, "out": out, "folder": folder,
-            "hashes": (before, _tree_hash(folder, archive)),
+            "hashes": (before, tree_hash(folder, archive)),
             "stdout": folder_run.stdout + zip_run.stdout,
             "log": folder_run.stderr + zip_run.stderr}
 

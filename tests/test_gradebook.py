@@ -9,7 +9,6 @@ cells, and two threads (and a second process) merging at once.
 """
 
 import csv
-import hashlib
 import sqlite3
 import subprocess
 import sys
@@ -19,7 +18,14 @@ import nbformat
 import pytest
 from nbformat.v4 import new_markdown_cell, new_notebook
 from nbgrader.api import Grade, Gradebook
-from nbtools import ROOT, read, release_path, sandbox_flags, solution_path
+from nbtools import (
+    ROOT,
+    read,
+    release_path,
+    sandbox_flags,
+    solution_path,
+    tree_hash,
+)
 from test_autograde import make_submission
 
 from graders import gradebook
@@ -33,24 +39,10 @@ REPO_DATA = [ROOT / "graders" / name for name in (
     "gradebook.db", "gradebook.db.lock", "autograded", "feedback")]
 
 
-def _tree_hash(*paths) -> str | None:
-    """A digest of files and folders (None when none exists)."""
-    if not any(path.exists() for path in paths):
-        return None
-    digest = hashlib.sha256()
-    for path in paths:
-        items = sorted(path.rglob("*")) if path.is_dir() else [path]
-        for item in items:
-            if item.is_file():
-                digest.update(str(item.relative_to(path.parent)).encode())
-                digest.update(item.read_bytes())
-    return digest.hexdigest()
-
-
 @pytest.fixture(scope="module", autouse=True)
 def repo_before():
     """The repository's own grading data before this module's tests."""
-    return _tree_hash(*REPO_DATA)
+    return tree_hash(*REPO_DATA)
 
 
 def _folder(path, files: dict):
@@ -95,7 +87,7 @@ def _central(course) -> dict:
         return {
             "scores": {s.student.id: float(s.score) for s in subs},
             "grades": gb.db.query(Grade).count(),
-            "autograded": {s.student.id: _tree_hash(
+            "autograded": {s.student.id: tree_hash(
                 course / "graders" / "autograded" / s.student.id / CH)
                 for s in subs},
             "feedback": {s.student.id: _text(
@@ -272,4 +264,4 @@ def test_concurrent_merges_leave_a_consistent_gradebook(graded, tmp_path):
 
 def test_the_repository_gradebook_is_untouched(repo_before):
     """Last: no test of this module wrote into the repository's graders/."""
-    assert _tree_hash(*REPO_DATA) == repo_before
+    assert tree_hash(*REPO_DATA) == repo_before

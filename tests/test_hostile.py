@@ -162,3 +162,28 @@ def test_nothing_is_left_running(graded):
 
 def test_the_network_was_never_reached(graded):
     assert not graded["reached"], graded["reached"]
+
+
+def test_without_sandbox_and_guard_the_same_cheats_would_score(graded, tmp_path):
+    """The control: these cases score 0 above only because of the sandbox (reading
+    the solutions) and the guard (patched checks). Graded here without both,
+    they get points, so the corpus really exercises them."""
+    corpus = tmp_path / "submissions"
+    for case in ("reader", "patchchecks", "patchatcall"):
+        source = graded["base"] / "submissions" / case
+        (corpus / case).mkdir(parents=True)
+        for path in source.iterdir():
+            (corpus / case / path.name).write_bytes(path.read_bytes())
+    done = subprocess.run(
+        [sys.executable, "-m", "graders.grade", str(corpus), "--chapter", CH,
+         "--out", str(tmp_path / "out"), "--course", str(tmp_path / "course"),
+         "--workers", "2", "--cell-timeout", "10", "--no-sandbox", "--no-guard"],
+        cwd=ROOT, env=tool_env(tmp_path / "scratch"), capture_output=True,
+        text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    with open(tmp_path / "out" / "grades.csv", newline="", encoding="utf-8") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    assert float(rows["reader"]["score"]) == FULL, rows["reader"]
+    for case in ("patchchecks", "patchatcall"):
+        assert float(rows[case]["score"]) > 0, rows[case]
+        assert rows[case]["status"] == "graded", rows[case]

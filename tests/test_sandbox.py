@@ -1,0 +1,186 @@
+"""graders/sandbox.py run directly (no Jupyter): what student code can see and do.
+
+The whole grading path is tested by tests/test_hostile.py; these are the
+sandbox's promises one by one, with plain processes, in a few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from nbformat.v4 import new_code_cell
+from nbtools import ROOT
+
+from graders import execute, kernels
+
+UID = kernels.FIRST_UID + 200  # not used by any grading run of the suite
+
+pytestmark = pytest.mark.skipif(
+    kernels.check_sandbox() is not None and not os.environ.get("CI"),
+    reason=f"grading sandbox unavailable here: {kernels.check_sandbox()}")
+
+
+def _run(tmp_path, code: str, timeout: float = 60, **spec) -> subprocess.Popen:
+    (tmp_path / "work").mkdir(exist_ok=True)
+    (tmp_path / "work" / "data.txt").write_text("original")
+    settings = kernels.sandbox_spec(UID, tmp_path / "work", kernels.Settings())
+    settings.update(spec)
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(settings))
+    return subprocess.Popen(
+        [sys.executable, str(kernels.SANDBOX), str(path), "--", sys.executable,
+         "-c", textwrap.dedent(code)], cwd=tmp_path / "work",
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _report(tmp_path, code: str, **spec) -> dict:
+    proc = _run(tmp_path, code, **spec)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _processes_of(uid: int) -> list[str]:
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/status") as handle:
+                if any(line.startswith("Uid:") and int(line.split()[1]) == uid
+                       for line in handle):
+                    found.append(entry)
+        except OSError:
+            continue
+    return found
+
+
+def test_student_code_sees_only_what_a_kernel_needs(tmp_path):
+    report = _report(tmp_path, f"""
+        import json, os
+        root = {str(ROOT)!r}
+        def can_read(path):
+            try:
+                open(path, "rb").read(1)
+                return True
+            except OSError:
+                return False
+        def can_write(path):
+            try:
+                open(path, "a").close()
+                return True
+            except OSError:
+                return False
+        print(json.dumps({{
+            "uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(),
+            "repo": sorted(os.listdir(root)),
+            "solution": can_read(root + "/solutions/ch03_probability/"
+                                 "ch03_probability.ipynb"),
+            "dlcourse": can_read(root + "/dlcourse/checks.py"),
+            "write_dlcourse": can_write(root + "/dlcourse/x.py"),
+            "write_etc": can_write("/etc/x"),
+            "write_cwd": can_write("data.txt"), "write_tmp": can_write("/tmp/x"),
+            "env": sorted(os.environ),
+        }}))
+    """)
+    assert (report["uid"], report["gid"], report["groups"]) == (UID, UID, [])
+    assert set(report["repo"]) <= {"dlcourse", "assets", ".venv"}, report["repo"]
+    assert not report["solution"] and report["dlcourse"]
+    assert not report["write_dlcourse"] and not report["write_etc"]
+    assert report["write_cwd"] and report["write_tmp"]
+    assert "NBGRADER_EXECUTION" not in report["env"]
+    assert (tmp_path / "work" / "data.txt").read_text() == "original"  # a copy
+
+
+def test_no_network_not_even_the_hosts_loopback(tmp_path):
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    try:
+        report = _report(tmp_path, f"""
+            import json, socket
+            try:
+                socket.create_connection(("127.0.0.1", {port}), timeout=3)
+                result = "connected"
+            except OSError as error:
+                result = type(error).__name__
+            print(json.dumps({{"result": result}}))
+        """)
+    finally:
+        server.close()
+    assert report["result"] != "connected"
+
+
+def test_process_and_memory_limits(tmp_path):
+    report = _report(tmp_path, """
+        import json, os, time
+        children = 0
+        try:
+            while children < 1000:
+                if os.fork() == 0:
+                    time.sleep(60)
+                    os._exit(0)
+                children += 1
+        except OSError:
+            pass
+        try:
+            bytearray(8 * 2**30)
+            memory = "allocated"
+        except MemoryError:
+            memory = "MemoryError"
+        print(json.dumps({"children": children, "memory": memory}))
+    """, processes=50, memory_mb=1024)
+    assert report["children"] < 50
+    assert report["memory"] == "MemoryError"
+    assert not _processes_of(UID), "forked children outlived the sandbox"
+
+
+def test_killing_the_launcher_kills_everything_inside(tmp_path):
+    proc = _run(tmp_path, """
+        import subprocess, time
+        subprocess.Popen(["sleep", "600"], start_new_session=True)
+        print("started", flush=True)
+        time.sleep(600)
+    """)
+    assert proc.stdout.readline().strip() == "started"
+    assert _processes_of(UID)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while _processes_of(UID) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _processes_of(UID), "processes survived their launcher"
+
+
+def test_bound_names_of_a_cell():
+    cell = new_code_cell("%matplotlib inline\nimport torch.nn as nn, numpy\n"
+                         "from a import b as c\nx, (y, z) = 1, (2, 3)\n"
+                         "for i in range(3):\n    q = i\ndef f():\n    hidden = 1\n"
+                         "class K:\n    inner = 2\n")
+    assert execute.bound_names(cell) == {"nn", "numpy", "c", "x", "y", "z", "i",
+                                         "q", "f", "K"}
+    assert execute.bound_names(new_code_cell("def broken(:")) == set()
+
+
+@pytest.mark.parametrize(("outputs", "verdict"), [
+    ([{"output_type": "stream", "name": "stdout", "text": "DLCGUARD:abc:OK\n"}],
+     None),
+    ([], ["the guard check gave no valid answer"]),
+    ([{"output_type": "stream", "name": "stdout", "text": "DLCGUARD:xyz:OK\n"}],
+     ["the guard check gave no valid answer"]),
+    ([{"output_type": "stream", "name": "stdout",
+       "text": 'DLCGUARD:abc:TAMPERED:["torch.allclose was changed"]\n'}],
+     ["torch.allclose was changed"]),
+    ([{"output_type": "stream", "name": "stdout", "text": "DLCGUARD:abc:OK\n"},
+      {"output_type": "error", "ename": "NameError", "evalue": "", "traceback": []}],
+     ["the guard check failed: NameError"]),
+])
+def test_guard_answers_are_read_strictly(outputs, verdict):
+    cell = new_code_cell("_dlc_guard('abc')")
+    cell.outputs = outputs
+    assert execute.GuardedExecute._read_guard(cell, "abc") == verdict
