@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import hmac
 import json
 import os
 import secrets
@@ -39,6 +40,34 @@ from traitlets import Bool, Integer
 
 GUARD_SOURCE = (Path(__file__).with_name("guard_kernel.py")).read_text("utf-8")
 REPORT = "guard.json"
+# The first cell: the guard's code runs in a namespace of its own, with a copy
+# of the builtins as they are before any student code.
+# The key of the guard's signatures is then removed from the kernel's history,
+# the notebook's _i variables and linecache.
+BOOT = """def _dlc_guard_boot(source, key):
+    import builtins, linecache
+    space = {{"__builtins__": dict(vars(builtins)), "__name__": "dlcourse_guard"}}
+    exec(compile(source, "<dlcourse guard>", "exec"), space)
+    guard = space.pop("_dlc_guard_install")(key)
+    shell = get_ipython()
+    for history in (shell.history_manager.input_hist_parsed,
+                    shell.history_manager.input_hist_raw):
+        for number, text in enumerate(history):
+            if key in text:
+                history[number] = ""
+    for name, value in list(shell.user_ns.items()):
+        if name.startswith("_i") and isinstance(value, str) and key in value:
+            shell.user_ns[name] = ""
+    for name in ("_i00", "_i", "_ii", "_iii"):  # the next cells' _i, _ii, _iii
+        if key in str(getattr(shell.history_manager, name, "")):
+            setattr(shell.history_manager, name, "")
+    for name, entry in list(linecache.cache.items()):
+        if len(entry) > 2 and key in "".join(entry[2]):
+            del linecache.cache[name]
+    return guard
+_dlc_guard = _dlc_guard_boot({source!r}, {key!r})
+del _dlc_guard_boot
+"""
 TIMEOUT_ENAME = "CellTimeoutError"
 
 
@@ -142,6 +171,7 @@ class GuardedExecute(Execute):
     # -- the run ----------------------------------------------------------
     def preprocess(self, nb, resources=None, km=None):
         originals = list(nb.cells)
+        self._key = secrets.token_hex(16)
         plan = self._plan(originals)
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
@@ -200,8 +230,7 @@ class GuardedExecute(Execute):
         """(cell, index of the original cell or None, guard token or None)."""
         plan = []
         if self.guard:
-            setup = new_code_cell(GUARD_SOURCE + "\n_dlc_guard = _dlc_guard_install()\n"
-                                  "del _dlc_guard_install\n")
+            setup = new_code_cell(BOOT.format(source=GUARD_SOURCE, key=self._key))
             plan.append((setup, None, "setup"))
         for index, cell in enumerate(cells):
             plan.append((cell, index, None))
@@ -256,7 +285,7 @@ class GuardedExecute(Execute):
                 last = index
             if token is None or tampered_at is not None:
                 continue
-            verdict = self._read_guard(cell, token)
+            verdict = self._read_guard(cell, token, self._key)
             if verdict is not None:
                 tampered_at, problems = last, verdict
         flagged = []
@@ -278,8 +307,8 @@ class GuardedExecute(Execute):
                     plan[i][1] for i in self._truncated if plan[i][1] is not None)}
 
     @staticmethod
-    def _read_guard(cell, token) -> list[str] | None:
-        """None if the check answered OK; else what went wrong."""
+    def _read_guard(cell, token, key) -> list[str] | None:
+        """None if the check answered OK, signed with ``key``; else what went wrong."""
         text = "".join(o.get("text", "") for o in cell.get("outputs", [])
                        if o.get("output_type") == "stream")
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
@@ -290,7 +319,8 @@ class GuardedExecute(Execute):
                  if line.startswith(f"DLCGUARD:{token}:")]
         if errors:
             return [f"the guard check failed: {errors[0].get('ename')}"]
-        if lines != [f"DLCGUARD:{token}:OK"]:
+        signature = hmac.new(key.encode(), token.encode(), "sha256").hexdigest()
+        if lines != [f"DLCGUARD:{token}:OK:{signature}"]:
             if len(lines) == 1 and lines[0].startswith(f"DLCGUARD:{token}:TAMPERED:"):
                 try:
                     return list(json.loads(lines[0].split(":", 3)[3]))

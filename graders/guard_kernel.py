@@ -1,13 +1,18 @@
 """Kernel side of the tamper guard (see graders/execute.py for the host side).
 
-The grader sends this file's source as the first cell of every graded
-notebook, before any student code runs, followed by
-``_dlc_guard = _dlc_guard_install()``. After every cell of the notebook the
-grader runs ``_dlc_guard("<token>")``: it compares the checking machinery
+The grader's first cell of every graded notebook, before any student code
+runs, executes this file's source in a namespace of its own whose builtins
+are a copy taken then (so that patching ``builtins.any`` later cannot blind
+the checks) and binds ``_dlc_guard = _dlc_guard_install()``. After every
+cell of the notebook the grader runs ``_dlc_guard("<token>", owner, names)``:
+it compares the checking machinery
 with the snapshot taken here and runs canaries (comparisons that must fail),
-then prints ``DLCGUARD:<token>:OK`` or ``DLCGUARD:<token>:TAMPERED:<json>``.
-The token is fresh for every check and only the grader knows it in advance;
-a missing, altered or failing answer counts as tampering.
+then prints ``DLCGUARD:<token>:OK:<signature>`` or
+``DLCGUARD:<token>:TAMPERED:<json>``. The token is fresh for every check; the
+signature is an HMAC of it with a key only the grader and this closure hold
+(the first cell is scrubbed from the kernel's history after it ran), so a
+look-alike ``_dlc_guard`` cannot answer OK. A missing, altered, unsigned or
+failing answer counts as tampering.
 
 What is watched (by identity, so a replaced function, a new ``__code__``,
 new defaults or closure contents all count): every attribute of builtins,
@@ -16,14 +21,17 @@ numpy.testing, math, sys (hooks and streams), dlcourse and its checks; the
 modules in sys.modules; IPython's shell class and the instance's execution and
 traceback methods, its event callbacks and input/AST transformers; trace and
 profile hooks; and, in the notebook's namespace, every name bound to a module,
-function or class (``assert_close = lambda *a, **k: None`` is caught).
+function or class from a package, or by one of the course's own cells (test
+or locked): such a name may be bound again only by the course's cell that
+binds it (``assert_close = lambda *a, **k: None`` in an answer is caught).
 
 Only the standard library and the modules above may be imported here.
 """
 
 
-def _dlc_guard_install():  # noqa: C901 - one closure keeps the state private
+def _dlc_guard_install(secret):  # noqa: C901 - one closure keeps state private
     import builtins
+    import hmac
     import json
     import math
     import random
@@ -45,6 +53,9 @@ def _dlc_guard_install():  # noqa: C901 - one closure keeps the state private
 
     shell = get_ipython()
     user_ns = shell.user_ns
+    # Taken now, before any student code: later lookups could be patched.
+    Random, MethodType, FunctionType, ModuleType = (
+        random.Random, types.MethodType, types.FunctionType, types.ModuleType)
     namespaces = {
         "builtins": builtins, "torch": torch, "torch.testing": torch.testing,
         "torch.nn.functional": torch.nn.functional, "torch.linalg": torch.linalg,
@@ -67,11 +78,11 @@ def _dlc_guard_install():  # noqa: C901 - one closure keeps the state private
     def parts(obj):
         """The object and the mutable pieces that decide what a function does."""
         found, func = [obj], obj
-        if isinstance(obj, types.MethodType):  # a new object at every access
+        if isinstance(obj, MethodType):  # a new object at every access
             found, func = [obj.__func__, obj.__self__], obj.__func__
         elif isinstance(obj, (classmethod, staticmethod)):
             func = obj.__func__
-        if not isinstance(func, types.FunctionType):
+        if not isinstance(func, FunctionType):
             return tuple(found)
         found += [func.__code__, func.__defaults__, func.__kwdefaults__,
                   func.__dict__.get("__wrapped__")]
@@ -84,13 +95,13 @@ def _dlc_guard_install():  # noqa: C901 - one closure keeps the state private
 
     def notebook_code(obj):
         """Whether ``obj`` was defined in the notebook (not by an installed package)."""
-        func = obj.__func__ if isinstance(obj, types.MethodType) else obj
+        func = obj.__func__ if isinstance(obj, MethodType) else obj
         module = getattr(func, "__module__", None)
         return module in (None, "__main__", "builtins")
 
     def foreign(value):
         """A module, or a function or class from an installed package."""
-        if isinstance(value, types.ModuleType):
+        if isinstance(value, ModuleType):
             return True
         return isinstance(value, plain) and not notebook_code(value)
 
@@ -128,6 +139,13 @@ def _dlc_guard_install():  # noqa: C901 - one closure keeps the state private
     modules = dict(sys.modules)
     names = {}  # protected notebook names -> the object they must stay bound to
     dumps, write = json.dumps, print
+    signer = hmac.new(secret.encode(), digestmod="sha256")  # the key stays inside
+    del secret
+
+    def sign(text):
+        mac = signer.copy()
+        mac.update(text.encode())
+        return mac.hexdigest()
 
     def raises(func, *args, **kwargs):
         try:
@@ -139,7 +157,7 @@ def _dlc_guard_install():  # noqa: C901 - one closure keeps the state private
         return False
 
     def canaries(seed):
-        rng = random.Random(seed)
+        rng = Random(seed)
         base = [rng.uniform(-5, 5) for _ in range(rng.randint(2, 6))]
         off = list(base)
         off[rng.randrange(len(off))] += rng.choice([-1, 1]) * rng.uniform(0.5, 3)
@@ -193,7 +211,9 @@ def _dlc_guard_install():  # noqa: C901 - one closure keeps the state private
                                   and isinstance(value, plain)):
                 names[name] = value
         problems += canaries(token)
-        verdict = "OK" if not problems else "TAMPERED:" + dumps(problems[:20])
-        write(f"DLCGUARD:{token}:{verdict}", flush=True)
+        if problems:
+            write(f"DLCGUARD:{token}:TAMPERED:{dumps(problems[:20])}", flush=True)
+        else:
+            write(f"DLCGUARD:{token}:OK:{sign(token)}", flush=True)
 
     return guard

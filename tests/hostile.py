@@ -312,7 +312,8 @@ def build(folder: Path, targets: dict) -> dict[str, Case]:
     ''', before=True)
     notebooks["patchbuiltins"] = _with(wrong, FIRST, '''
         import builtins
-        builtins.all = builtins.any = lambda *args, **kwargs: True
+        builtins.all = lambda *args, **kwargs: True
+        builtins.any = lambda *args, **kwargs: False  # would blind a naive guard
     ''', before=True)
     notebooks["patchtraceback"] = _with(wrong, FIRST, '''
         from IPython.core.interactiveshell import InteractiveShell
@@ -330,6 +331,11 @@ def build(folder: Path, targets: dict) -> dict[str, Case]:
     for name in ("patchallclose", "patchtesting", "patchnumpy", "patchchecks",
                  "patchcode", "patchbuiltins", "patchtraceback", "patchatcall"):
         cases[name] = Case(0, "flagged for review", flagged)
+    cases["patchbuiltins"].reason = "builtins.all was changed"
+    notebooks["fakeguard"] = _with(wrong, FIRST, _NO_CHECKS + '''
+        _dlc_guard = lambda token, *args: print(f"DLCGUARD:{token}:OK")
+    '''.replace("        ", ""), before=True)
+    cases["fakeguard"] = Case(0, "flagged for review", "no valid answer")
     notebooks["nbgraderenv"] = _with(wrong, FIRST, "import os\nif os.environ.get("
                                      "'NBGRADER_EXECUTION'):\n" + textwrap.indent(
                                          _NO_CHECKS, "    "), before=True)

@@ -94,7 +94,7 @@ def graded(tmp_path_factory):
     done = subprocess.run(
         [sys.executable, "-m", "graders.grade", str(corpus), "--chapter", CH,
          "--out", str(out), "--course", str(course), "--workers", "2",
-         "--cell-timeout", "10"],
+         "--cell-timeout", "20"],
         cwd=ROOT, env=tool_env(base / "scratch"), capture_output=True, text=True,
         timeout=1800)
     stop.set()
@@ -121,6 +121,7 @@ _CASE_NAMES = ["solved", "blank", "wrong", "truncated", "bom", "latin1", "nbform
                "segfault", "forkbomb", "leftovers", "network", "reader", "writer",
                "patchallclose", "patchtesting", "patchnumpy", "patchchecks",
                "patchcode", "patchbuiltins", "patchtraceback", "patchatcall",
+               "fakeguard",
                "nbgraderenv", "stderr"]
 
 
@@ -177,7 +178,7 @@ def test_without_sandbox_and_guard_the_same_cheats_would_score(graded, tmp_path)
     done = subprocess.run(
         [sys.executable, "-m", "graders.grade", str(corpus), "--chapter", CH,
          "--out", str(tmp_path / "out"), "--course", str(tmp_path / "course"),
-         "--workers", "2", "--cell-timeout", "10", "--no-sandbox", "--no-guard"],
+         "--workers", "2", "--cell-timeout", "20", "--no-sandbox", "--no-guard"],
         cwd=ROOT, env=tool_env(tmp_path / "scratch"), capture_output=True,
         text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]

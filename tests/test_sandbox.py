@@ -6,8 +6,10 @@ sandbox's promises one by one, with plain processes, in a few seconds.
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -167,20 +169,71 @@ def test_bound_names_of_a_cell():
     assert execute.bound_names(new_code_cell("def broken(:")) == set()
 
 
+SIGNED = "DLCGUARD:abc:OK:" + hmac.new(b"k3y", b"abc", "sha256").hexdigest()
+
+
 @pytest.mark.parametrize(("outputs", "verdict"), [
-    ([{"output_type": "stream", "name": "stdout", "text": "DLCGUARD:abc:OK\n"}],
-     None),
+    ([{"output_type": "stream", "name": "stdout", "text": SIGNED + "\n"}], None),
     ([], ["the guard check gave no valid answer"]),
-    ([{"output_type": "stream", "name": "stdout", "text": "DLCGUARD:xyz:OK\n"}],
+    ([{"output_type": "stream", "name": "stdout", "text": "DLCGUARD:abc:OK\n"}],
+     ["the guard check gave no valid answer"]),
+    ([{"output_type": "stream", "name": "stdout",
+       "text": SIGNED.replace(":abc:", ":xyz:") + "\n"}],
      ["the guard check gave no valid answer"]),
     ([{"output_type": "stream", "name": "stdout",
        "text": 'DLCGUARD:abc:TAMPERED:["torch.allclose was changed"]\n'}],
      ["torch.allclose was changed"]),
-    ([{"output_type": "stream", "name": "stdout", "text": "DLCGUARD:abc:OK\n"},
+    ([{"output_type": "stream", "name": "stdout", "text": SIGNED + "\n"},
       {"output_type": "error", "ename": "NameError", "evalue": "", "traceback": []}],
      ["the guard check failed: NameError"]),
 ])
 def test_guard_answers_are_read_strictly(outputs, verdict):
     cell = new_code_cell("_dlc_guard('abc')")
     cell.outputs = outputs
-    assert execute.GuardedExecute._read_guard(cell, "abc") == verdict
+    assert execute.GuardedExecute._read_guard(cell, "abc", "k3y") == verdict
+
+
+def test_the_guard_key_leaves_no_trace_and_signs_answers(tmp_path):
+    """After the first cell, the key is in no history, _i variable or linecache
+    entry that a student cell could read; the guard's answers carry its HMAC."""
+    from jupyter_client.manager import KernelManager
+
+    key = secrets.token_hex(16)
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel(cwd=str(tmp_path), extra_arguments=[
+        "--HistoryManager.hist_file=:memory:"])
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=120)
+
+        def run(code):
+            printed = []
+
+            def hook(msg):
+                if msg["msg_type"] == "stream":
+                    printed.append(msg["content"]["text"])
+
+            reply = client.execute_interactive(code, timeout=120, output_hook=hook,
+                                               store_history=True)
+            assert reply["content"]["status"] == "ok", reply["content"]
+            return "".join(printed)
+
+        run(execute.BOOT.format(source=execute.GUARD_SOURCE, key=key))
+        found = run(f"""
+import linecache
+_key = {key[:16]!r} + {key[16:]!r}
+_places = {{"In": In, "history": get_ipython().history_manager.input_hist_raw,
+           "linecache": [repr(v) for v in linecache.cache.values()],
+           "user_ns": [v for k, v in globals().items() if k.startswith("_i")],
+           "hm": [str(getattr(get_ipython().history_manager, a, ""))
+                  for a in ("_i00", "_i", "_ii", "_iii")]}}
+print(sorted(k for k, v in _places.items() if any(_key in str(x) for x in v)))
+""")
+        assert found.strip() == "[]", found
+        answer = run('_dlc_guard("tok123", "course", [])').strip()
+        signature = hmac.new(key.encode(), b"tok123", "sha256").hexdigest()
+        assert answer == f"DLCGUARD:tok123:OK:{signature}"
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)

@@ -1,0 +1,54 @@
+"""Every chapter through ``./course grade`` (sandbox and guard on): the solved
+notebook gets full marks and no flag, the untouched release 0 and no flag.
+
+The tamper guard watches what the course's own cells do too; this is where a
+chapter that rebinds a checked name, or an import that rewraps a watched
+function, would show up as a false alarm.
+"""
+
+import csv
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from nbtools import CHAPTERS, ROOT, read, release_path, sandbox_flags, solution_path
+from test_autograde import make_submission
+
+from graders.runenv import tool_env
+
+
+@pytest.fixture(scope="module")
+def rows(tmp_path_factory):
+    base = tmp_path_factory.mktemp("chapters")
+    for chapter in CHAPTERS:
+        release = read(release_path(chapter))
+        for student, nb in [("solved", make_submission("solved", release,
+                                                       read(solution_path(chapter)))),
+                            ("blank", release)]:
+            folder = base / "subs" / student
+            folder.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, folder / f"{chapter}.ipynb")
+    done = subprocess.run(
+        [sys.executable, "-m", "graders.grade", str(base / "subs"), "--out",
+         str(base / "out"), "--course", str(base / "course"), "--workers", "2",
+         *sandbox_flags()],
+        cwd=ROOT, env=tool_env(base / "scratch"), capture_output=True, text=True,
+        timeout=1800)
+    assert done.returncode == 0, done.stderr[-3000:]
+    with open(base / "out" / "grades.csv", newline="", encoding="utf-8") as handle:
+        return {(r["student"], r["chapter"]): r for r in csv.DictReader(handle)}
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_solved_gets_full_marks_and_no_flag(rows, chapter):
+    row = rows[("solved", chapter)]
+    assert float(row["score"]) == float(row["max_score"]) > 0, row
+    assert (row["status"], row["problems"]) == ("graded", ""), row
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_blank_gets_zero_and_no_flag(rows, chapter):
+    row = rows[("blank", chapter)]
+    assert float(row["score"]) == 0, row
+    assert (row["status"], row["problems"]) == ("graded", ""), row
