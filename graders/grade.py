@@ -415,9 +415,10 @@ def main(argv: list[str] | None = None) -> int:
         problem = kernels.check_sandbox()
         if problem:
             parser.error(f"the grading sandbox does not work here ({problem}). "
-                         "Grade as root on Linux, or in the container of "
-                         "graders/GRADING.md; --no-sandbox runs student code "
-                         "unconfined (trusted notebooks only)")
+                         "It needs Linux with root or unprivileged user "
+                         "namespaces, or the container of graders/GRADING.md; "
+                         "--no-sandbox runs student code unconfined (trusted "
+                         "notebooks only)")
     else:
         print("warning: --no-sandbox: student code runs with your rights, "
               "network and files", file=sys.stderr)

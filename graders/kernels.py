@@ -72,6 +72,11 @@ def _kernel_env(runtime: Path) -> dict[str, str]:
     return env
 
 
+def sandbox_uid(wanted: int) -> int:
+    """``wanted`` as root; otherwise the sandbox runs kernels as you."""
+    return wanted if os.geteuid() == 0 else os.getuid()
+
+
 def sandbox_spec(uid: int, runtime: Path, settings: Settings) -> dict:
     """The settings graders/sandbox.py reads for one grading run."""
     gpu = sorted(glob.glob("/dev/nvidia*"))
@@ -99,6 +104,7 @@ def grading_kernel(course: Path, uid: int, settings: Settings | None = None):
     try:
         argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
         if settings.sandbox:
+            uid = sandbox_uid(uid)
             os.chown(runtime, uid, uid)
             spec = scratch / "sandbox.json"
             spec.parent.mkdir(parents=True, exist_ok=True)
@@ -129,7 +135,8 @@ def check_sandbox() -> str | None:
     """None if the sandbox works on this machine, else why not (asked once)."""
     with tempfile.TemporaryDirectory(prefix="dlc-check-") as tmp:
         spec = Path(tmp) / "spec.json"
-        spec.write_text(json.dumps(sandbox_spec(FIRST_UID, Path(tmp), SETTINGS)))
+        spec.write_text(json.dumps(sandbox_spec(sandbox_uid(FIRST_UID), Path(tmp),
+                                                SETTINGS)))
         try:
             done = subprocess.run([sys.executable, str(SANDBOX), str(spec), "--",
                                    sys.executable, "-c", "import torch, dlcourse"],

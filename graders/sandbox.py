@@ -2,8 +2,8 @@
 
     python graders/sandbox.py SPEC.json -- COMMAND ...
 
-Started by Jupyter as the kernel's launcher (see ``kernelspec``), as root. It
-puts the command in new mount, PID, network, IPC and UTS namespaces:
+Started by Jupyter as the kernel's launcher (see graders/kernels.py). It puts
+the command in new mount, PID, network, IPC and UTS namespaces:
 
 - files: a new root file system that holds only what a kernel needs, read-only
   (the system, the Python installation, the virtual environment, the course's
@@ -13,8 +13,10 @@ puts the command in new mount, PID, network, IPC and UTS namespaces:
   ``graders/``, ``.git`` and other students' work are not there at all;
 - network: none (a new network namespace without any interface up; Jupyter
   talks to the kernel over Unix sockets, ``KernelManager.transport = "ipc"``);
-- user: an unprivileged user id of its own (``uid`` in the spec), no groups,
-  no capabilities, ``no_new_privs``;
+- user: started as root, an unprivileged user id of its own (``uid`` in the
+  spec), no groups, no capabilities, ``no_new_privs``; started by another
+  user, a user namespace builds the same sandbox and the kernel keeps that
+  user's id (no capabilities, ``no_new_privs``);
 - limits (``setrlimit``): address space, CPU seconds, processes/threads for
   that uid, open files, file size, no core files;
 - processes: PID 1 of the namespace is a small init that waits for the kernel;
@@ -43,6 +45,8 @@ CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+CLONE_NEWUSER = 0x10000000
+_MS_NOATIME, _MS_NODIRATIME, _MS_RELATIME, _ST_RELATIME = 1024, 2048, 1 << 21, 4096
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -110,8 +114,13 @@ def _bind(root: str, path: str, writable: bool = False) -> None:
         open(target, "a").close()
     _mount(path, target, None, MS_BIND | MS_REC)
     if not writable:
+        # Keep the flags the source is mounted with (a user namespace may not
+        # drop them), and add read-only, nosuid, nodev.
+        kept = os.statvfs(path).f_flag & (MS_NOEXEC | _MS_NOATIME | _MS_NODIRATIME)
+        if os.statvfs(path).f_flag & _ST_RELATIME:
+            kept |= _MS_RELATIME
         _mount(None, target, None,
-               MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+               MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | kept)
 
 
 def _tmpfs(target: str, size_mb: int, mode: int = 0o1777) -> None:
@@ -177,7 +186,8 @@ def _limits(spec: dict) -> None:
 
 
 def _drop_privileges(uid: int) -> None:
-    os.setgroups([])
+    if os.getgroups():  # (in a user namespace there are none, and no setgroups)
+        os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
@@ -215,6 +225,18 @@ def _init(child: int) -> int:
             return os.waitstatus_to_exitcode(status) & 0xFF
 
 
+def _count_processes(uid: int) -> int:
+    """How many processes and threads ``uid`` runs now (RLIMIT_NPROC counts them)."""
+    count = 0
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.stat(f"/proc/{entry}").st_uid == uid:
+                count += len(os.listdir(f"/proc/{entry}/task"))
+        except OSError:
+            continue
+    return count
+
+
 def _supervise(pid: int, parent: int) -> int:
     """Wait for the namespace's init; kill it if whoever started us is gone.
 
@@ -236,13 +258,28 @@ def _supervise(pid: int, parent: int) -> int:
 
 
 def run(spec: dict, command: list[str]) -> int:
-    """Run ``command`` in the sandbox; its exit status (called as root)."""
-    if os.geteuid() != 0:
-        raise SandboxError("the sandbox must be started as root (it switches to "
-                           "an unprivileged user); see graders/GRADING.md")
+    """Run ``command`` in the sandbox; its exit status.
+
+    As root, the command runs as ``spec["uid"]``. Otherwise a user namespace
+    gives the rights to build the sandbox, and the command keeps the caller's
+    own user id (``spec["uid"]`` must be it); its process limit then counts
+    the caller's other processes too, so it is raised by their number.
+    """
     cwd = os.getcwd()
-    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC
-                         | CLONE_NEWUTS), "unshare")
+    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+    if os.geteuid() != 0:
+        uid, gid = os.getuid(), os.getgid()
+        if spec["uid"] != uid:
+            raise SandboxError(f"not root: the sandbox can only run as you "
+                               f"(uid {uid}), not as uid {spec['uid']}")
+        spec = {**spec, "processes": spec["processes"] + _count_processes(uid)}
+        _check(_libc.unshare(flags | CLONE_NEWUSER), "unshare (user namespace)")
+        for name, text in [("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
+                           ("gid_map", f"{gid} {gid} 1")]:
+            with open(f"/proc/self/{name}", "w") as handle:
+                handle.write(text)
+    else:
+        _check(_libc.unshare(flags), "unshare")
     parent = os.getppid()
     pid = os.fork()  # the child is PID 1 of the new PID namespace
     if pid:

@@ -14,8 +14,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 from nbformat.v4 import new_code_cell
@@ -237,3 +239,53 @@ print(sorted(k for k, v in _places.items() if any(_key in str(x) for x in v)))
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/usr/bin/python3"),
+                    reason="needs root to become another user, and /usr/bin/python3")
+def test_without_root_a_user_namespace_builds_the_same_sandbox():
+    """An instructor without root (a JupyterHub server, say): the launcher
+    started as an ordinary user still hides the repository and the network.
+    (The course's own Python lives under /root here, so the system Python
+    stands in for the kernel.)"""
+    user = 65000
+    with tempfile.TemporaryDirectory(prefix="dlc-userns-") as tmp:
+        _as_user(Path(tmp), user)
+
+
+def _as_user(tmp_path, user):
+    tmp_path.chmod(0o755)  # pytest's own tmp folder is root's only
+    work = tmp_path / "work"
+    work.mkdir()
+    os.chown(work, user, user)
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({
+        "uid": user, "read_only": [str(ROOT / "dlcourse")], "read_write": [],
+        "processes": 40, "env": {"PATH": "/usr/bin:/bin"}}))
+    code = textwrap.dedent(f"""
+        import json, os, socket
+        def attempt(action):
+            try:
+                action()
+                return "allowed"
+            except OSError as error:
+                return type(error).__name__
+        print(json.dumps({{
+            "uid": os.getuid(), "repo": sorted(os.listdir({str(ROOT)!r})),
+            "write": attempt(lambda: open({str(ROOT / "dlcourse" / "x")!r}, "w")),
+            "net": attempt(lambda: socket.create_connection(("127.0.0.1", 9), 2)),
+        }}))
+    """)
+    done = subprocess.run(
+        ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups",
+         "/usr/bin/python3", str(kernels.SANDBOX), str(spec), "--",
+         "/usr/bin/python3", "-c", code],
+        cwd=work, capture_output=True, text=True, timeout=60)
+    if "user namespace" in done.stderr:
+        pytest.skip(f"unprivileged user namespaces are off here: {done.stderr}")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["uid"] == user
+    assert report["repo"] == ["dlcourse"]
+    assert report["write"] != "allowed" and report["net"] != "allowed"
+    assert not _processes_of(user)
