@@ -25,6 +25,7 @@ from pathlib import Path
 
 import nbformat
 from nbtools import ROOT, grade_cells, load_mutants, read, release_path, solution_path
+from test_autograde import make_submission
 
 CH = "ch03_probability"
 FULL = 14.0
@@ -72,11 +73,10 @@ def solution_of():
 def bases():
     """(release, solved, wrong): the wrong one fails every test cell."""
     release, solution = read(release_path(CH)), read(solution_path(CH))
-    answers, _ = grade_cells(solution)
-    solved, wrong = copy.deepcopy(release), copy.deepcopy(release)
+    solved = make_submission("solved", release, solution)
+    wrong = copy.deepcopy(release)
     mutants = load_mutants(CH)[0]
-    for grade_id, cell in answers.items():
-        _cell(solved, grade_id).source = cell.source
+    for grade_id in grade_cells(solution)[0]:
         first = next(iter(mutants[grade_id].values()))
         _cell(wrong, grade_id).source = textwrap.dedent(first).strip("\n")
     return release, solved, wrong

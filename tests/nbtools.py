@@ -136,3 +136,20 @@ def tree_hash(*paths: Path) -> str | None:
                 digest.update(str(item.relative_to(path.parent)).encode())
                 digest.update(item.read_bytes())
     return digest.hexdigest()
+
+
+def processes(wanted) -> list[str]:
+    """``"pid uid=N command"`` of every process for which ``wanted(uid, command)``."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/status") as handle:
+                uid = next(int(line.split()[1]) for line in handle
+                           if line.startswith("Uid:"))
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                cmd = handle.read().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, StopIteration):
+            continue
+        if wanted(uid, cmd):
+            found.append(f"{entry} uid={uid} {cmd[:120]}")
+    return found

@@ -19,7 +19,7 @@ import threading
 
 import pytest
 from hostile import CH, FULL, build
-from nbtools import ROOT
+from nbtools import ROOT, processes
 
 from graders.kernels import FIRST_UID, check_sandbox
 from graders.runenv import tool_env
@@ -51,21 +51,8 @@ def _repo_state() -> dict[str, str]:
 
 def _sandbox_processes() -> list[str]:
     """Processes of the sandbox users, or kernels/launchers of a grading run."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status") as handle:
-                uid = next(int(line.split()[1]) for line in handle
-                           if line.startswith("Uid:"))
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                cmd = handle.read().replace(b"\0", b" ").decode(errors="replace")
-        except (OSError, StopIteration):
-            continue
-        if FIRST_UID <= uid < FIRST_UID + 256 or "graders/sandbox.py" in cmd:
-            found.append(f"{entry} uid={uid} {cmd[:120]}")
-    return found
+    return processes(lambda uid, cmd: FIRST_UID <= uid < FIRST_UID + 256
+                     or "graders/sandbox.py" in cmd)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from nbformat.v4 import new_code_cell
-from nbtools import ROOT
+from nbtools import ROOT, processes
 
 from graders import execute, kernels
 
@@ -53,16 +53,7 @@ def _report(tmp_path, code: str, **spec) -> dict:
 
 
 def _processes_of(uid: int) -> list[str]:
-    found = []
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{entry}/status") as handle:
-                if any(line.startswith("Uid:") and int(line.split()[1]) == uid
-                       for line in handle):
-                    found.append(entry)
-        except OSError:
-            continue
-    return found
+    return processes(lambda owner, _cmd: owner == uid)
 
 
 def test_student_code_sees_only_what_a_kernel_needs(tmp_path):
