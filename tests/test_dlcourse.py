@@ -15,6 +15,7 @@ from dlcourse.checks import (  # noqa: E402
     expect_raises,
     forbid,
     random_quadratic,
+    random_symmetric,
     reference_path,
 )
 from dlcourse.data import load_digits, load_tabular, train_test_split  # noqa: E402
@@ -111,6 +112,46 @@ def test_forbid_blocks_functions_methods_and_operators_then_restores():
     assert torch.dot(x, x) == 3
     with pytest.raises(ValueError, match="does not exist"), forbid("torch.no_such"):
         pass
+
+
+def test_every_named_group_of_builtins_exists_and_can_be_forbidden():
+    import numpy as np
+
+    import dlcourse.checks as checks
+    for group in checks.GROUPS:
+        paths = getattr(checks, group)
+        assert isinstance(paths, tuple) and paths, group
+        assert len(set(paths)) == len(paths), f"{group} repeats a path"
+        with forbid(*paths):  # every path resolves (a typo raises ValueError)
+            pass
+    # numpy and scipy equivalents are blocked too, and restored afterwards
+    a = np.diag([3.0, 1.0])
+    with forbid(*checks.EIGENSOLVERS):
+        with pytest.raises(ForbiddenCallError, match="numpy.linalg.eigh"):
+            np.linalg.eigh(a)
+        import scipy.linalg
+        with pytest.raises(ForbiddenCallError, match="scipy.linalg.eigh"):
+            scipy.linalg.eigh(a)
+    assert np.linalg.eigh(a)[0].tolist() == [1.0, 3.0]
+    with forbid(*checks.CROSS_ENTROPY_LOSSES):
+        with pytest.raises(ForbiddenCallError):
+            torch.distributions.Categorical(logits=torch.zeros(3)).log_prob(
+                torch.tensor(0))
+    assert torch.distributions.Categorical(logits=torch.zeros(2)).log_prob(
+        torch.tensor(0)).item() == pytest.approx(-0.6931471805599453)
+
+
+def test_random_symmetric_has_the_requested_spectrum():
+    a, q = random_symmetric([5.0, -2.0, 0.5], seed=3)
+    assert a.dtype == torch.float64 and torch.equal(a, a.T)
+    assert_close(q.T @ q, torch.eye(3, dtype=torch.float64), atol=1e-12)
+    assert_close(a @ q[:, 1], -2.0 * q[:, 1], atol=1e-12)
+    assert_close(torch.linalg.eigvalsh(a), torch.tensor([-2.0, 0.5, 5.0],
+                 dtype=torch.float64), atol=1e-12)
+    b, _ = random_symmetric([5.0, -2.0, 0.5], seed=3, dtype=torch.float32)
+    assert b.dtype == torch.float32 and torch.equal(b, a.float())
+    assert not torch.equal(random_symmetric([1.0, 2.0], seed=4)[0],
+                           random_symmetric([1.0, 2.0], seed=5)[0])
 
 
 def test_random_quadratic_is_a_seeded_spd_quadratic():

@@ -136,3 +136,118 @@ def test_student_release_raises_only_not_implemented_error(chapter):
     passing = [tid for tid in tests if tid not in errors]
     assert not passing, f"{chapter}: test cells pass on the blank release: {passing}"
     nbformat.validate(nb)
+
+
+# --- fair tests and one style (graders/AUTHORING.md, "Fair tests" and "Style") --
+_FLOAT64 = re.compile(r"float64|\.double\(\)")
+_DEVICE = re.compile(r"(?<![\w.])device(?![\w])")
+_EXERCISE = re.compile(r"^### Exercise (\d+): `(\w+)` \((\d+) points?\)$", re.M)
+
+
+def _hidden_line_numbers(source: str) -> set[int]:
+    lines, inside = set(), False
+    for number, line in enumerate(source.split("\n"), start=1):
+        if BEGIN in line:
+            inside = True
+        elif END in line:
+            inside = False
+        elif inside:
+            lines.add(number)
+    return lines
+
+
+def _global_names_bound(source: str, lines: set[int]) -> set[str]:
+    """Module-level names that the statements on ``lines`` bind (not locals)."""
+    import ast
+
+    names = set()
+
+    def visit(node):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            return  # their bodies bind locals
+        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
+                             ast.GeneratorExp)):
+            return
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    for statement in ast.parse(source).body:
+        if statement.lineno in lines:
+            visit(statement)
+    return names
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_visible_tests_show_every_clause_the_hidden_tests_check(chapter):
+    """What passes Validate earns its points: a kind of check that the hidden
+    tests make (a forbidden built-in, float64, the device) is also visible, and
+    hidden tests bind only _-prefixed globals so they never overwrite the
+    notebook's variables."""
+    _, tests = grade_cells(read(solution_path(chapter)))
+    problems = []
+    for test_id, cell in tests.items():
+        visible, _, hidden = cell.source.partition(BEGIN)
+        for what, pattern in (("forbid(", re.compile(r"forbid\(")),
+                              ("float64", _FLOAT64), ("device", _DEVICE)):
+            if pattern.search(hidden) and not pattern.search(visible):
+                problems.append(f"{test_id}: the hidden tests use {what} but the "
+                                "visible tests never do")
+        bound = _global_names_bound(cell.source, _hidden_line_numbers(cell.source))
+        public = sorted(n for n in bound if not n.startswith("_"))
+        if public:
+            problems.append(f"{test_id}: hidden tests bind notebook globals {public} "
+                            "(use _-prefixed names)")
+    assert not problems, f"{chapter}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_follows_the_course_style(chapter):
+    """Title, exercise headings, point totals, summary and device variable as in
+    graders/AUTHORING.md, so that every chapter reads as one course."""
+    nb = read(solution_path(chapter))
+    answers, tests = grade_cells(nb)
+    number = chapter[2:4]
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    problems = []
+    first = nb.cells[0].source.split("\n")[0]
+    if not re.fullmatch(rf"# Chapter {number}: \S.*", first):
+        problems.append(f"first line {first!r} is not '# Chapter {number}: Title'")
+    headings = _EXERCISE.findall(markdown)
+    if [int(n) for n, _, _ in headings] != list(range(1, len(headings) + 1)):
+        problems.append(f"exercise headings are not numbered 1, 2, ...: {headings}")
+    names = [cell.source.split("def ", 1)[-1].split("class ", 1)[-1]
+             for cell in answers.values()]
+    points = {}
+    for answer_id in answers:
+        points[answer_id] = sum(tests[t].metadata["nbgrader"]["points"]
+                                for t in cells_checking(answer_id, tests))
+    if len(headings) != len(answers):
+        problems.append(f"{len(headings)} '### Exercise N: `name` (P points)' "
+                        f"headings for {len(answers)} answer cells")
+    for (_, name, pts), answer_id, src in zip(headings, answers, names, strict=False):
+        if not re.match(rf"(class )?{name}\b", src):
+            problems.append(f"heading `{name}` stands before answer cell {answer_id}")
+        if int(pts) != points[answer_id]:
+            problems.append(f"heading `{name}` says {pts} points, its tests give "
+                            f"{points[answer_id]}")
+    total = sum(points.values())
+    if f"**Graded exercises** ({total} points)" not in markdown:
+        problems.append(f"the introduction does not say '**Graded exercises** "
+                        f"({total} points)'")
+    if not re.search(r"^## (\d+\.\d+ )?Summary$", markdown, re.M):
+        problems.append("no '## Summary' section")
+    if not re.search(r"^device = get_device\(\)", code, re.M):
+        problems.append("the imports cell does not define device = get_device()")
+    for wrong in ("DEVICE", "test_device", "distributions as D"):
+        if wrong in code:
+            problems.append(f"uses {wrong!r} (one device variable: device; "
+                            "torch.distributions is not D)")
+    assert not problems, f"{chapter}:\n" + "\n".join(problems)
