@@ -13,7 +13,7 @@ import sys
 import nbformat
 import pytest
 from nbtools import CHAPTERS, ROOT, read, release_path, sandbox_flags, solution_path
-from test_autograde import make_submission
+from test_autograde import assert_feedback_hides_tests, make_submission
 
 from graders.runenv import tool_env
 
@@ -37,7 +37,9 @@ def rows(tmp_path_factory):
         timeout=1800)
     assert done.returncode == 0, done.stderr[-3000:]
     with open(base / "out" / "grades.csv", newline="", encoding="utf-8") as handle:
-        return {(r["student"], r["chapter"]): r for r in csv.DictReader(handle)}
+        found = {(r["student"], r["chapter"]): r for r in csv.DictReader(handle)}
+    found["out"] = base / "out"
+    return found
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -52,3 +54,10 @@ def test_blank_gets_zero_and_no_flag(rows, chapter):
     row = rows[("blank", chapter)]
     assert float(row["score"]) == 0, row
     assert (row["status"], row["problems"]) == ("graded", ""), row
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_feedback_shows_no_hidden_test_code(rows, chapter):
+    for student in ("blank", "solved"):
+        page = rows["out"] / "feedback" / student / chapter / f"{chapter}.html"
+        assert_feedback_hides_tests(page, chapter)
