@@ -8,27 +8,38 @@
 # singular values of a weight matrix) all come from the same toolbox. The
 # non-linear activations between the layers are what make a network more than one
 # big matrix, but almost all the arithmetic, and almost all the running time, is
-# linear algebra.
+# linear algebra. In this chapter you build that toolbox yourself, in PyTorch.
 #
-# In this chapter you will build that toolbox yourself, in PyTorch:
+# **You will learn**
+# - the dot product, the L2 norm and the cosine similarity, written along the last
+#   dimension so that they work on whole batches;
+# - how shapes and broadcasting work, and why a linear layer stores its weight as
+#   `(out_features, in_features)`;
+# - eigenvalues and eigenvectors of symmetric matrices, and how power iteration
+#   finds the dominant one;
+# - the singular value decomposition, the rank and the condition number of a
+#   matrix, and the best low-rank approximation (Eckart-Young);
+# - principal component analysis, and why the SVD is the accurate way to compute it.
 #
-# | section | you write | checked against |
+# **Graded exercises** (14 points)
+#
+# | exercise | points | checked against |
 # |---|---|---|
-# | 1.2 dot product | `dot(x, y)` | `torch.linalg.vecdot` |
-# | 1.3 length of a vector | `l2_norm(x)` | `torch.linalg.vector_norm` |
-# | 1.4 angle between vectors | `cosine_similarity(x, y)` | `F.cosine_similarity` |
-# | 1.6 a linear layer | `linear_forward(x, W, b)` | `F.linear` |
-# | 1.8 dominant eigenvector | `power_iteration(A, num_iters)` | `torch.linalg.eigh` |
-# | 1.9 principal components | `pca(X, k)` | an SVD |
+# | 1. `dot(x, y)` | 2 | `torch.linalg.vecdot` |
+# | 2. `l2_norm(x)` | 1 | `torch.linalg.vector_norm` |
+# | 3. `cosine_similarity(x, y)` | 2 | `F.cosine_similarity` |
+# | 4. `power_iteration(A, num_iters)` | 3 | `torch.linalg.eigh` |
+# | 5. `low_rank_approx(A, k)` | 3 | matrices with a known SVD |
+# | 6. `pca(X, k)` | 3 | `torch.linalg.svd` |
 #
-# **How the exercises work.** Each exercise is a function with a docstring that
-# states its whole contract: the shape and dtype of every argument and of the
-# result, and what happens in the edge cases. Replace `raise NotImplementedError()`
-# with your code, run the cell, then run the test cell below it. The visible
-# tests catch the obvious mistakes; hidden tests, run when your notebook is
-# graded, compare your function with PyTorch's own in `float64` on several shapes,
-# check that the dtype and device of the input are kept, and make sure you did not
-# simply call the built-in you are asked to rebuild.
+# **How the exercises work.** Each exercise is a function whose docstring states
+# its whole contract: the shape and dtype of every argument and of the result, the
+# edge cases, and the built-ins you may not call. Replace
+# `raise NotImplementedError()` with your code, run the cell, then run the test
+# cell below it. The visible tests show every rule the grader checks (a forbidden
+# built-in, `float64`, the device, batches, the edge cases); hidden tests, run
+# when your notebook is graded, repeat them on other values, shapes and seeds and
+# compare your function with PyTorch's own in `float64`.
 #
 # **Notation.** Vectors are bold lower case ($\mathbf{x}$), matrices upper case
 # ($W$). In shapes, `D` is the length of a vector (the number of features), `N` the
@@ -40,13 +51,25 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 from ipywidgets import FloatSlider
+from sklearn.datasets import load_sample_image
 
 from dlcourse import get_device
-from dlcourse.checks import assert_close, assert_shape, expect_raises, forbid
+from dlcourse.checks import (
+    COSINE_SIMILARITIES,
+    DOT_PRODUCTS,
+    EIGENSOLVERS,
+    NORMS,
+    PCA_ROUTINES,
+    assert_close,
+    assert_shape,
+    expect_raises,
+    forbid,
+    random_symmetric,
+)
 from dlcourse.data import load_digits
 from dlcourse.widgets import interactive_plot
 
-device = get_device()
+device = get_device()  # the tests also run your code on this device
 torch.set_printoptions(precision=4, sci_mode=False)
 print("device:", device)
 
@@ -109,11 +132,13 @@ print("batch shape:", tuple(X.shape))
 # explains broadcasting). `torch.dot` only accepts two 1-D tensors, which is why
 # layers never use it.
 #
-# ### Exercise 1 (2 points): `dot`
-# Write `dot(x, y)` with elementwise multiplication and a sum. Do **not** call
-# `torch.dot`, `torch.vdot`, `torch.inner`, `torch.linalg.vecdot`, `torch.matmul`,
-# `torch.mm`, `torch.mv`, `torch.bmm`, `torch.tensordot`, `torch.einsum` or the
-# `@` operator: the hidden tests make them raise.
+#
+# ### Exercise 1: `dot` (2 points)
+# Write `dot(x, y)` with elementwise multiplication and a sum. Every built-in dot
+# or matrix product is forbidden: `torch.dot`, `torch.vdot`, `torch.inner`,
+# `torch.linalg.vecdot`, `torch.matmul`, `torch.mm`, `torch.mv`, `torch.bmm`,
+# `torch.tensordot`, `torch.einsum`, `F.linear`, the `@` operator and their numpy
+# twins (the group `DOT_PRODUCTS` of `dlcourse.checks`). The tests make them raise.
 
 # %% grade_id="ch01-dot"
 def dot(x, y):
@@ -130,6 +155,9 @@ def dot(x, y):
         device of x: ``result[...] = sum over i of x[..., i] * y[..., i]``.
         Two 1-D inputs of shape (D,) give a 0-d tensor (a scalar tensor), like
         ``torch.dot``. D may be 0: the empty sum is 0.
+
+    Do not call a built-in dot or matrix product (dlcourse.checks.DOT_PRODUCTS:
+    torch.dot, torch.matmul, torch.einsum, the @ operator, numpy.dot, ...).
     """
     ### BEGIN SOLUTION
     return (x * y).sum(dim=-1)
@@ -145,40 +173,48 @@ print("dot(X, X) =", dot(X, X), "(each row of X with itself)")
 
 # %% grade_id="ch01-dot-tests" points=2
 """dot: sums of products on vectors and batches, broadcasting, empty vectors,
-dtype and device kept, and no built-in dot product or matrix product."""
+float64 on the device kept, and no built-in dot or matrix product (DOT_PRODUCTS)."""
 x = torch.tensor([1.0, 2.0, 3.0])
 y = torch.tensor([4.0, -5.0, 6.0])
-assert_close(dot(x, y), torch.tensor(12.0), name="dot([1, 2, 3], [4, -5, 6])")
-assert_close(dot(x, x), torch.tensor(14.0), name="dot([1, 2, 3], [1, 2, 3])")
 X = torch.tensor([[1.0, 0.0], [0.0, 2.0], [3.0, 4.0]])  # 3 pairs of 2-D vectors
 Y = torch.tensor([[5.0, 6.0], [7.0, 8.0], [1.0, 1.0]])
-assert_close(dot(X, Y), torch.tensor([5.0, 16.0, 7.0]),
+x64 = torch.tensor([[0.5, -1.0, 2.0]], dtype=torch.float64, device=device)  # (1, 3)
+y64 = torch.tensor([[2.0, 1.0, 0.25], [1.0, 1.0, 1.0]], dtype=torch.float64,
+                   device=device)  # (2, 3)
+with forbid(*DOT_PRODUCTS):
+    got_xy, got_xx, got_batch = dot(x, y), dot(x, x), dot(X, Y)
+    got_broadcast = dot(X[:, None, :], Y[:2])  # (3, 1, 2) with (2, 2)
+    got_empty = dot(torch.zeros(0), torch.zeros(0))
+    got_64 = dot(x64, y64)  # (1, 3) with (2, 3) -> (2,)
+assert_close(got_xy, torch.tensor(12.0), name="dot([1, 2, 3], [4, -5, 6])")
+assert_close(got_xx, torch.tensor(14.0), name="dot([1, 2, 3], [1, 2, 3])")
+assert_close(got_batch, torch.tensor([5.0, 16.0, 7.0]),
              name="dot of a batch of 3 pairs (one dot product per row)")
+assert_close(got_broadcast, torch.tensor([[5.0, 7.0], [12.0, 16.0], [39.0, 53.0]]),
+             name="dot of shapes (3, 1, 2) and (2, 2) (broadcast to (3, 2))")
+assert_close(got_empty, torch.tensor(0.0), name="dot of two empty vectors (D = 0)")
+assert got_64.device == x64.device, f"dot: result on {got_64.device}, not {device}"
+assert_close(got_64, torch.tensor([0.5, 1.5], dtype=torch.float64, device=device),
+             rtol=1e-12, atol=1e-12,
+             name="dot of float64 shapes (1, 3) and (2, 3) on the device")
 ### BEGIN HIDDEN TESTS
-builtins = ("torch.dot", "torch.Tensor.dot", "torch.vdot", "torch.Tensor.vdot",
-            "torch.inner", "torch.Tensor.inner", "torch.linalg.vecdot",
-            "torch.matmul", "torch.Tensor.matmul", "torch.Tensor.__matmul__",
-            "torch.Tensor.__rmatmul__", "torch.mm", "torch.Tensor.mm", "torch.mv",
-            "torch.Tensor.mv", "torch.bmm", "torch.Tensor.bmm", "torch.tensordot",
-            "torch.einsum")
-gen = torch.Generator().manual_seed(101)
-for shape_x, shape_y in [((7,), (7,)), ((1, 5), (1, 5)), ((3, 5), (3, 5)),
-                         ((4, 1, 6), (3, 6)), ((2, 3, 9), (9,)), ((1,), (1,))]:
-    a = torch.randn(shape_x, generator=gen, dtype=torch.float64)
-    b = torch.randn(shape_y, generator=gen, dtype=torch.float64)
-    with forbid(*builtins):
-        got = dot(a, b)
-    assert_close(got, torch.linalg.vecdot(a, b), rtol=1e-10, atol=1e-12,
-                 name=f"dot on shapes {shape_x} and {shape_y}")
-empty = torch.zeros(0, dtype=torch.float64)
-assert_close(dot(empty, empty), torch.tensor(0.0, dtype=torch.float64),
-             name="dot of two empty vectors")
-a = torch.randn(5, 8, generator=gen).to(device)
-b = torch.randn(5, 8, generator=gen).to(device)
-with forbid(*builtins):
-    got = dot(a, b)
-assert got.device == a.device, f"dot: expected device {a.device}, got {got.device}"
-assert_close(got, torch.linalg.vecdot(a.double(), b.double()).float(), rtol=1e-5,
+_gen = torch.Generator().manual_seed(101)
+for _shape_x, _shape_y in [((7,), (7,)), ((1, 5), (1, 5)), ((3, 5), (3, 5)),
+                           ((4, 1, 6), (3, 6)), ((2, 3, 9), (9,)), ((1,), (1,)),
+                           ((5, 0), (5, 0))]:
+    _a = torch.randn(_shape_x, generator=_gen, dtype=torch.float64).to(device)
+    _b = torch.randn(_shape_y, generator=_gen, dtype=torch.float64).to(device)
+    with forbid(*DOT_PRODUCTS):
+        _got = dot(_a, _b)
+    assert_close(_got, torch.linalg.vecdot(_a, _b), rtol=1e-10, atol=1e-12,
+                 name=f"dot on float64 shapes {_shape_x} and {_shape_y}")
+    assert _got.device == _a.device, f"dot: result on {_got.device}, not {device}"
+_a = torch.randn(5, 8, generator=_gen).to(device)
+_b = torch.randn(5, 8, generator=_gen).to(device)
+with forbid(*DOT_PRODUCTS):
+    _got = dot(_a, _b)
+assert _got.device == _a.device, f"dot: expected device {_a.device}, got {_got.device}"
+assert_close(_got, torch.linalg.vecdot(_a.double(), _b.double()).float(), rtol=1e-5,
              atol=1e-5, name="dot on float32 input (dtype must stay float32)")
 ### END HIDDEN TESTS
 
@@ -204,10 +240,11 @@ assert_close(got, torch.linalg.vecdot(a.double(), b.double()).float(), rtol=1e-5
 # `torch.linalg.vector_norm(x, ord=2, dim=-1)` for vectors and
 # `torch.linalg.matrix_norm` for matrices.
 #
-# ### Exercise 2 (1 point): `l2_norm`
+# ### Exercise 2: `l2_norm` (1 point)
 # Compute the L2 norm along the last dimension with elementary operations. The
-# hidden tests forbid `torch.norm`, `Tensor.norm`, `torch.linalg.norm`,
-# `torch.linalg.vector_norm` and `torch.dist`.
+# built-in norms and distances are forbidden: `torch.norm`, `Tensor.norm`,
+# `torch.linalg.norm`, `torch.linalg.vector_norm`, `torch.dist`, `torch.cdist`,
+# `F.normalize`, `numpy.linalg.norm`... (the group `NORMS`).
 
 # %% grade_id="ch01-l2-norm"
 def l2_norm(x):
@@ -220,6 +257,9 @@ def l2_norm(x):
         Tensor of shape (...) with the dtype and device of x:
         ``sqrt(sum over i of x[..., i] ** 2)``. A 1-D input gives a 0-d tensor.
         The zero vector has norm 0 (not NaN), and so does an empty vector (D = 0).
+
+    Do not call a built-in norm or distance (dlcourse.checks.NORMS:
+    torch.linalg.vector_norm, torch.norm, Tensor.norm, F.normalize, ...).
     """
     ### BEGIN SOLUTION
     return x.square().sum(dim=-1).sqrt()
@@ -233,33 +273,38 @@ print("distance from the first point to the second:", l2_norm(points[0] - points
 print("unit vector along [3, 4]:", points[0] / l2_norm(points[0]))
 
 # %% grade_id="ch01-l2-norm-tests" points=1
-"""l2_norm: Pythagoras, one norm per row, zero and empty vectors give 0, matches
-torch.linalg.vector_norm on several shapes, keeps dtype and device, and does not
-call a built-in norm."""
-assert_close(l2_norm(torch.tensor([3.0, 4.0])), torch.tensor(5.0),
-             name="l2_norm([3, 4])")
+"""l2_norm: Pythagoras, one norm per row, zero and empty vectors give 0, float64 on
+the device kept, and no built-in norm (NORMS)."""
 batch = torch.tensor([[3.0, 4.0], [0.0, 0.0], [1.0, -1.0]])
-assert_close(l2_norm(batch), torch.tensor([5.0, 0.0, 2.0 ** 0.5]),
-             name="l2_norm of rows [3, 4], [0, 0], [1, -1]")
+x64 = torch.tensor([[[2.0, -3.0, 6.0]], [[1.0, 4.0, 8.0]]], dtype=torch.float64,
+                   device=device)  # (2, 1, 3)
+with forbid(*NORMS):
+    got_one, got_batch = l2_norm(torch.tensor([3.0, 4.0])), l2_norm(batch)
+    got_empty, got_64 = l2_norm(torch.zeros(0)), l2_norm(x64)
+assert_close(got_one, torch.tensor(5.0), name="l2_norm([3, 4])")
+assert_close(got_batch, torch.tensor([5.0, 0.0, 2.0 ** 0.5]),
+             name="l2_norm of rows [3, 4], [0, 0] (the zero vector), [1, -1]")
+assert_close(got_empty, torch.tensor(0.0), name="l2_norm of an empty vector (D = 0)")
+assert got_64.device == x64.device, f"l2_norm: result on {got_64.device}, not {device}"
+assert_close(got_64, torch.tensor([[7.0], [9.0]], dtype=torch.float64, device=device),
+             rtol=1e-12, atol=1e-12, name="l2_norm of float64 (2, 1, 3) on the device")
 ### BEGIN HIDDEN TESTS
-builtins = ("torch.norm", "torch.Tensor.norm", "torch.linalg.norm",
-            "torch.linalg.vector_norm", "torch.dist")
-gen = torch.Generator().manual_seed(102)
-for shape in [(7,), (1, 5), (3, 5), (2, 3, 9), (1,)]:
-    a = torch.randn(shape, generator=gen, dtype=torch.float64)
-    with forbid(*builtins):
-        got = l2_norm(a)
-    assert_close(got, torch.linalg.vector_norm(a, dim=-1), rtol=1e-10, atol=1e-12,
-                 name=f"l2_norm on shape {shape}")
-assert_close(l2_norm(torch.zeros(4, 3, dtype=torch.float64)),
-             torch.zeros(4, dtype=torch.float64), name="l2_norm of zero vectors")
-assert_close(l2_norm(torch.zeros(0, dtype=torch.float64)),
-             torch.tensor(0.0, dtype=torch.float64), name="l2_norm of an empty vector")
-a = torch.randn(6, 4, generator=gen).to(device)
-with forbid(*builtins):
-    got = l2_norm(a)
-assert got.device == a.device, f"l2_norm: expected device {a.device}, got {got.device}"
-assert_close(got, torch.linalg.vector_norm(a.double(), dim=-1).float(), rtol=1e-5,
+_gen = torch.Generator().manual_seed(102)
+for _shape in [(7,), (1, 5), (3, 5), (2, 3, 9), (1,), (4, 0)]:
+    _a = torch.randn(_shape, generator=_gen, dtype=torch.float64).to(device)
+    with forbid(*NORMS):
+        _got = l2_norm(_a)
+    assert_close(_got, torch.linalg.vector_norm(_a, dim=-1), rtol=1e-10, atol=1e-12,
+                 name=f"l2_norm on float64 shape {_shape}")
+    assert _got.device == _a.device, f"l2_norm: result on {_got.device}, not {device}"
+with forbid(*NORMS):
+    _got = l2_norm(torch.zeros(4, 3, dtype=torch.float64))
+assert_close(_got, torch.zeros(4, dtype=torch.float64), name="l2_norm of zero vectors")
+_a = torch.randn(6, 4, generator=_gen).to(device)
+with forbid(*NORMS):
+    _got = l2_norm(_a)
+assert _got.device == _a.device, f"l2_norm: expected {_a.device}, got {_got.device}"
+assert_close(_got, torch.linalg.vector_norm(_a.double(), dim=-1).float(), rtol=1e-5,
              atol=1e-6, name="l2_norm on float32 input (dtype must stay float32)")
 ### END HIDDEN TESTS
 
@@ -286,9 +331,11 @@ assert_close(got, torch.linalg.vector_norm(a.double(), dim=-1).float(), rtol=1e-
 # `F.cosine_similarity` does something similar with $\varepsilon = 10^{-8}$.
 # Beware of its default `dim=1`: ours always works along the last dimension.
 #
-# ### Exercise 3 (2 points): `cosine_similarity`
-# You may use your `dot` and `l2_norm`. The hidden tests forbid
-# `F.cosine_similarity`.
+# ### Exercise 3: `cosine_similarity` (2 points)
+# Build it from your own `dot` and `l2_norm` (or from elementwise operations). As
+# in the two exercises above, the built-in products and norms are forbidden here
+# (`DOT_PRODUCTS` and `NORMS`, which your `dot` and `l2_norm` do not call), and so
+# are `F.cosine_similarity` and `torch.cosine_similarity` (`COSINE_SIMILARITIES`).
 
 # %% grade_id="ch01-cosine"
 def cosine_similarity(x, y):
@@ -306,6 +353,10 @@ def cosine_similarity(x, y):
         Where x or y is the zero vector the result is exactly 0, never NaN.
         (Vectors whose norms are tiny but not zero are not tested: dividing by
         ``max(norm_x * norm_y, eps)`` with eps around 1e-8 is fine.)
+
+    Do not call a built-in cosine similarity, dot product or norm
+    (dlcourse.checks.COSINE_SIMILARITIES, DOT_PRODUCTS, NORMS); your own dot
+    and l2_norm are fine.
     """
     ### BEGIN SOLUTION
     numerator = dot(x, y)
@@ -334,53 +385,72 @@ fig.colorbar(image, ax=ax)
 plt.show()
 
 # %% grade_id="ch01-cosine-tests" points=2
-"""cosine_similarity: parallel, opposite and orthogonal vectors, scale invariance,
-zero vectors give 0, matches F.cosine_similarity(dim=-1) on several shapes with
-broadcasting, keeps dtype and device, and does not call the built-in."""
+"""cosine_similarity: parallel, opposite and orthogonal vectors, a value by hand,
+zero vectors give 0 (alone and inside a batch), broadcasting, float64 on the
+device kept, and no built-in cosine similarity, dot product or norm."""
+_banned = (*COSINE_SIMILARITIES, *DOT_PRODUCTS, *NORMS)
 x = torch.tensor([1.0, 2.0, 2.0])
-assert_close(cosine_similarity(x, 3.0 * x), torch.tensor(1.0),
-             name="cosine of x and 3x (same direction)")
-assert_close(cosine_similarity(x, -x), torch.tensor(-1.0), name="cosine of x and -x")
-assert_close(cosine_similarity(x, torch.tensor([2.0, -1.0, 0.0])), torch.tensor(0.0),
-             atol=1e-7, name="cosine of orthogonal vectors")
 y = torch.tensor([3.0, 0.0, 4.0])
-assert_close(cosine_similarity(x, y), torch.tensor(11.0 / 15.0),
+with forbid(*_banned):
+    got_same, got_opposite = cosine_similarity(x, 3.0 * x), cosine_similarity(x, -x)
+    got_orthogonal = cosine_similarity(x, torch.tensor([2.0, -1.0, 0.0]))
+    got_xy, got_zero = cosine_similarity(x, y), cosine_similarity(torch.zeros(3), y)
+assert_close(got_same, torch.tensor(1.0), name="cosine of x and 3x (same direction)")
+assert_close(got_opposite, torch.tensor(-1.0), name="cosine of x and -x")
+assert_close(got_orthogonal, torch.tensor(0.0), atol=1e-7,
+             name="cosine of orthogonal vectors")
+assert_close(got_xy, torch.tensor(11.0 / 15.0),
              name="cosine([1, 2, 2], [3, 0, 4]) = 11 / (3 * 5)")
-assert_close(cosine_similarity(torch.zeros(3), y), torch.tensor(0.0),
-             name="cosine with the zero vector (defined as 0)")
+assert_close(got_zero, torch.tensor(0.0), name="cosine with the zero vector (0)")
+rows = torch.tensor([[1.0, 2.0, 2.0], [0.0, 0.0, 0.0], [0.0, 3.0, 4.0]],
+                    dtype=torch.float64, device=device)  # (3, 3); row 1 is zero
+others = torch.tensor([[[3.0, 0.0, 4.0]], [[-2.0, -4.0, -4.0]]], dtype=torch.float64,
+                      device=device)  # (2, 1, 3)
+with forbid(*_banned):
+    got_64 = cosine_similarity(rows, others)  # (3, 3) with (2, 1, 3) -> (2, 3)
+assert got_64.device == rows.device, f"result on {got_64.device}, not {device}"
+assert_close(got_64, torch.tensor([[11 / 15, 0.0, 16 / 25], [-1.0, 0.0, -28 / 30]],
+                                  dtype=torch.float64, device=device),
+             rtol=1e-12, atol=1e-12,
+             name="cosine_similarity of float64 shapes (3, 3) and (2, 1, 3) on the "
+                  "device (row 1 is the zero vector)")
 ### BEGIN HIDDEN TESTS
-builtins = ("torch.nn.functional.cosine_similarity", "torch.cosine_similarity")
-gen = torch.Generator().manual_seed(103)
-for shape_x, shape_y in [((7,), (7,)), ((1, 5), (1, 5)), ((3, 5), (3, 5)),
-                         ((4, 1, 6), (3, 6)), ((2, 3, 9), (9,))]:
-    a = torch.randn(shape_x, generator=gen, dtype=torch.float64)
-    b = torch.randn(shape_y, generator=gen, dtype=torch.float64)
-    with forbid(*builtins):
-        got = cosine_similarity(a, b)
-    assert_close(got, F.cosine_similarity(a, b, dim=-1), rtol=1e-9, atol=1e-12,
-                 name=f"cosine_similarity on shapes {shape_x} and {shape_y}")
-a = torch.randn(4, 5, generator=gen, dtype=torch.float64)
-b = torch.randn(4, 5, generator=gen, dtype=torch.float64)
-a[1] = 0.0
-b[2] = 0.0
-expected = F.cosine_similarity(a, b, dim=-1)
-expected[1:3] = 0.0
-assert_close(cosine_similarity(a, b), expected, rtol=1e-9, atol=1e-12,
+_gen = torch.Generator().manual_seed(103)
+for _shape_x, _shape_y in [((7,), (7,)), ((1, 5), (1, 5)), ((3, 5), (3, 5)),
+                           ((4, 1, 6), (3, 6)), ((2, 3, 9), (9,))]:
+    _a = torch.randn(_shape_x, generator=_gen, dtype=torch.float64).to(device)
+    _b = torch.randn(_shape_y, generator=_gen, dtype=torch.float64).to(device)
+    with forbid(*_banned):
+        _got = cosine_similarity(_a, _b)
+    assert_close(_got, F.cosine_similarity(_a, _b, dim=-1), rtol=1e-9, atol=1e-12,
+                 name=f"cosine_similarity on float64 shapes {_shape_x} and {_shape_y}")
+    assert _got.device == _a.device, f"result on {_got.device}, not {device}"
+_a = torch.randn(4, 5, generator=_gen, dtype=torch.float64)
+_b = torch.randn(4, 5, generator=_gen, dtype=torch.float64)
+_a[1] = 0.0
+_b[2] = 0.0
+_expected = F.cosine_similarity(_a, _b, dim=-1)
+_expected[1:3] = 0.0
+with forbid(*_banned):
+    _got = cosine_similarity(_a, _b)
+assert_close(_got, _expected, rtol=1e-9, atol=1e-12,
              name="cosine_similarity of a batch whose rows 1 (x) and 2 (y) are zero")
-assert_close(cosine_similarity(torch.zeros(3, dtype=torch.float64),
-                               torch.zeros(3, dtype=torch.float64)),
-             torch.tensor(0.0, dtype=torch.float64),
+with forbid(*_banned):
+    _got = cosine_similarity(torch.zeros(3, dtype=torch.float64),
+                             torch.zeros(3, dtype=torch.float64))
+assert_close(_got, torch.tensor(0.0, dtype=torch.float64),
              name="cosine_similarity of two zero vectors")
-a = 100.0 * torch.randn(3, 4, generator=gen, dtype=torch.float64)
-assert_close(cosine_similarity(a, 0.01 * a), torch.ones(3, dtype=torch.float64),
-             rtol=1e-9, name="cosine_similarity(x, 0.01 x) with large x")
-a = torch.randn(6, 4, generator=gen).to(device)
-b = torch.randn(6, 4, generator=gen).to(device)
-with forbid(*builtins):
-    got = cosine_similarity(a, b)
-assert got.device == a.device, (
-    f"cosine_similarity: expected device {a.device}, got {got.device}")
-assert_close(got, F.cosine_similarity(a.double(), b.double(), dim=-1).float(),
+_a = 100.0 * torch.randn(3, 4, generator=_gen, dtype=torch.float64)
+with forbid(*_banned):
+    _got = cosine_similarity(_a, 0.01 * _a)
+assert_close(_got, torch.ones(3, dtype=torch.float64), rtol=1e-9, atol=1e-12,
+             name="cosine_similarity(x, 0.01 x) with large x")
+_a = torch.randn(6, 4, generator=_gen).to(device)
+_b = torch.randn(6, 4, generator=_gen).to(device)
+with forbid(*_banned):
+    _got = cosine_similarity(_a, _b)
+assert _got.device == _a.device, f"result on {_got.device}, not {device}"
+assert_close(_got, F.cosine_similarity(_a.double(), _b.double(), dim=-1).float(),
              rtol=1e-5, atol=1e-6,
              name="cosine_similarity on float32 input (dtype must stay float32)")
 ### END HIDDEN TESTS
@@ -466,86 +536,23 @@ print(f"mse after squeeze(1):           {right_mse:.3f}")
 # shapes do not fit, and when they happen to (square `W`) it silently mixes the
 # examples of the batch instead of their features.
 #
-# ### Exercise 4 (2 points): `linear_forward`
-# Write the forward pass of a linear layer. Here `@` is allowed (this exercise
-# is about shapes), but `F.linear` and `nn.Linear` are not.
-
-# %% grade_id="ch01-linear-forward"
-def linear_forward(x, W, b=None):
-    """Forward pass of a fully connected layer, exactly like ``F.linear(x, W, b)``.
-
-    Args:
-        x: float tensor of shape (..., in): any number of leading batch
-            dimensions, including none (a single vector of shape (in,)).
-        W: weight matrix of shape (out, in), the layout of ``nn.Linear.weight``.
-        b: bias of shape (out,), or None for a layer without bias.
-
-    Returns:
-        Tensor of shape (..., out) with the dtype and device of x:
-        ``y[..., i] = sum over j of x[..., j] * W[i, j] + b[i]``.
-    """
-    ### BEGIN SOLUTION
-    y = x @ W.T  # (..., in) @ (in, out) -> (..., out)
-    if b is not None:
-        y = y + b  # (out,) broadcasts over the leading dimensions
-    return y
-    ### END SOLUTION
-
-
-# %% [markdown]
-# Try it: copy the parameters of a real `nn.Linear` layer and compare.
+# `F.linear(x, W, b)` computes exactly `x @ W.T + b`, and `nn.Linear` stores `W` and
+# `b` and calls `F.linear`; chapter 00's `dense_forward` wrote the same formula. The
+# cell below checks it against a real `nn.Linear`, on a batch and on one vector.
 
 # %%
 torch.manual_seed(0)
 layer = torch.nn.Linear(in_features=3, out_features=2)
 batch = torch.randn(4, 3)  # N = 4 examples with 3 features each
 with torch.no_grad():
-    ours = linear_forward(batch, layer.weight, layer.bias)
-    theirs = layer(batch)
-print("weight shape:", tuple(layer.weight.shape), "| output shape:", tuple(ours.shape))
-print("max difference from nn.Linear:", (ours - theirs).abs().max().item())
-
-# %% grade_id="ch01-linear-forward-tests" points=2
-"""linear_forward: a hand-computed example, batch shapes, no bias, matches F.linear
-on several shapes (distinct in/out sizes), keeps dtype and device, and does not
-call F.linear."""
-W = torch.tensor([[1.0, 0.0, 2.0],
-                  [0.0, 3.0, -1.0]])  # out = 2, in = 3
-b = torch.tensor([0.5, -1.0])
-x = torch.tensor([1.0, 2.0, 3.0])
-assert_close(linear_forward(x, W, b), torch.tensor([7.5, 2.0]),
-             name="linear_forward(x, W, b) for a single vector")
-batch = torch.stack([x, -x, torch.zeros(3), x])  # (4, 3)
-got = linear_forward(batch, W, b)
-assert_shape(got, (4, 2), name="linear_forward on a batch of 4 vectors of size 3")
-assert_close(got, torch.tensor([[7.5, 2.0], [-6.5, -4.0], [0.5, -1.0], [7.5, 2.0]]),
-             name="linear_forward on a batch (one row per example)")
-assert_close(linear_forward(batch, W, None), got - b, name="linear_forward, b=None")
-### BEGIN HIDDEN TESTS
-gen = torch.Generator().manual_seed(104)
-for shape_x, n_out in [((7, 5), 3), ((1, 5), 3), ((5,), 4), ((2, 4, 6), 3),
-                       ((3, 4), 4)]:
-    a = torch.randn(shape_x, generator=gen, dtype=torch.float64)
-    weight = torch.randn(n_out, shape_x[-1], generator=gen, dtype=torch.float64)
-    bias = torch.randn(n_out, generator=gen, dtype=torch.float64)
-    for use_bias in (True, False):
-        bb = bias if use_bias else None
-        with forbid("torch.nn.functional.linear"):
-            got = linear_forward(a, weight, bb)
-        assert_close(got, F.linear(a, weight, bb), rtol=1e-10, atol=1e-12,
-                     name=f"linear_forward: x {shape_x}, W {tuple(weight.shape)}, "
-                          f"bias {'given' if use_bias else 'None'}")
-a = torch.randn(6, 5, generator=gen).to(device)
-weight = torch.randn(3, 5, generator=gen).to(device)
-bias = torch.randn(3, generator=gen).to(device)
-with forbid("torch.nn.functional.linear"):
-    got = linear_forward(a, weight, bias)
-assert got.device == a.device, (
-    f"linear_forward: expected device {a.device}, got {got.device}")
-assert_close(got, F.linear(a.double(), weight.double(), bias.double()).float(),
-             rtol=1e-5, atol=1e-5,
-             name="linear_forward on float32 input (dtype must stay float32)")
-### END HIDDEN TESTS
+    by_hand = batch @ layer.weight.T + layer.bias  # (4, 3) @ (3, 2) + (2,)
+    by_layer = layer(batch)
+    single = F.linear(batch[0], layer.weight, layer.bias)  # one vector: shape (2,)
+print("weight shape:", tuple(layer.weight.shape), "| output shape:",
+      tuple(by_hand.shape))
+print("max difference from nn.Linear:", (by_hand - by_layer).abs().max().item())
+print("a single vector gives shape", tuple(single.shape), "and the first row:",
+      torch.allclose(single, by_layer[0]))
 
 # %% [markdown]
 # **Why networks need non-linearities.** Two linear layers in a row are still a
@@ -667,8 +674,10 @@ interactive_plot(show_symmetric_map, a=FloatSlider(value=2.0, **slider),
 # 1. start from a fixed vector $\mathbf{v}$ and divide it by its norm;
 # 2. repeat `num_iters` times: $\mathbf{w} = A\mathbf{v}$, then
 #    $\mathbf{v} = \mathbf{w} / \lVert\mathbf{w}\rVert_2$. Normalising at every step
-#    matters: $\lambda_1^k$ overflows to `inf` after a few hundred steps in
-#    `float64`, and much sooner in `float32`;
+#    matters: without it the vector grows like $|\lambda_1|^k$, and with
+#    $|\lambda_1| = 10$ it overflows to `inf` after about 300 steps in `float64`
+#    (whose largest number is about $1.8 \times 10^{308}$) and after about 40 in
+#    `float32` (about $3.4 \times 10^{38}$);
 # 3. read off the eigenvalue with the **Rayleigh quotient**
 #    $\lambda = \mathbf{v}^\top A \mathbf{v}$ (for a unit vector $\mathbf{v}$).
 #    Do not use $\lVert A\mathbf{v}\rVert$: it loses the sign, and the dominant
@@ -687,18 +696,21 @@ interactive_plot(show_symmetric_map, a=FloatSlider(value=2.0, **slider),
 # value of each weight matrix at every training step, and how the sharpness of a
 # loss landscape (the top Hessian eigenvalue) is measured.
 #
-# ### Exercise 5 (3 points): `power_iteration`
-# The hidden tests forbid `torch.linalg.eigh`, `eig`, `eigvals`, `eigvalsh`,
-# `svd`, `svdvals`, `torch.svd` and `torch.lobpcg`.
+# ### Exercise 4: `power_iteration` (3 points)
+# Every built-in eigen- or singular-value solver is forbidden: `torch.linalg.eigh`,
+# `eig`, `eigvals`, `eigvalsh`, `svd`, `svdvals`, `torch.svd`, `torch.lobpcg`, their
+# numpy and scipy twins (`numpy.linalg.eigh`...) and the rest of the group
+# `EIGENSOLVERS`. Matrix products (`@`) are allowed.
 
 # %% grade_id="ch01-power-iteration"
 def power_iteration(A, num_iters):
     """Dominant eigenvalue and eigenvector of a symmetric matrix by power iteration.
 
     Args:
-        A: symmetric float tensor of shape (D, D) (A == A.T) whose dominant
-            eigenvalue is unique: exactly one eigenvalue has the largest absolute
-            value. It may be negative.
+        A: symmetric float tensor of shape (D, D) (A == A.T), float32 or float64,
+            on any device, whose dominant eigenvalue is unique: exactly one
+            eigenvalue has the largest absolute value. It may be negative, and
+            large: the vector must stay finite for hundreds of iterations.
         num_iters: number of multiplications by A (an int >= 1).
 
     Returns:
@@ -708,11 +720,16 @@ def power_iteration(A, num_iters):
         eigenvector: tensor of shape (D,) with L2 norm 1. Its sign is arbitrary:
             the tests accept v and -v.
 
-    Start from a fixed vector, e.g. ``torch.randn(D, generator=g)`` with
-    ``g = torch.Generator().manual_seed(0)``, so the result is deterministic. The
-    tests use matrices with |lambda_2 / lambda_1| <= 0.5 and enough iterations to
-    converge to about 1e-10 (float64) or 1e-5 (float32) from any start vector
-    that is not orthogonal to the dominant eigenvector.
+    Start from a fixed vector so that the result is deterministic, for example
+    ``v = torch.randn(D, generator=g, dtype=A.dtype).to(A.device)`` with
+    ``g = torch.Generator().manual_seed(0)`` (a CPU generator, hence the
+    ``.to``). The tests use matrices with |lambda_2 / lambda_1| <= 0.5 and enough
+    iterations to converge to about 1e-10 (float64) or 1e-5 (float32) from any
+    start vector that is not orthogonal to the dominant eigenvector.
+
+    Do not call a built-in eigen- or singular-value solver
+    (dlcourse.checks.EIGENSOLVERS: torch.linalg.eigh, torch.linalg.svd,
+    numpy.linalg.eigh, ...).
     """
     ### BEGIN SOLUTION
     gen = torch.Generator().manual_seed(0)
@@ -733,22 +750,16 @@ def power_iteration(A, num_iters):
 # $\theta$ is the angle between the iterate and the true eigenvector. Since
 # $\theta$ shrinks like $|\lambda_2/\lambda_1|^k$, the plotted error shrinks like
 # $|\lambda_2/\lambda_1|^{2k}$ (dashed lines) until it reaches the rounding
-# error of `float64`, about $10^{-16}$.
+# error of `float64`, about $10^{-16}$. The matrices come from `random_symmetric` of
+# `dlcourse.checks`, which builds $Q \Lambda Q^\top$ from a random orthonormal $Q$;
+# the tests use it too.
 
 # %%
-def random_symmetric(eigenvalues, seed):
-    """A symmetric matrix with the given eigenvalues and random eigenvectors."""
-    gen = torch.Generator().manual_seed(seed)
-    D = len(eigenvalues)
-    Q, _ = torch.linalg.qr(torch.randn(D, D, generator=gen, dtype=torch.float64))
-    return Q @ torch.diag(torch.tensor(eigenvalues, dtype=torch.float64)) @ Q.T, Q
-
-
 fig, ax = plt.subplots(figsize=(6, 3.5))
 steps = list(range(1, 41))
 for ratio in (0.9, 0.7, 0.4):
     spectrum = [1.0, ratio] + torch.linspace(ratio - 0.05, 0.0, 28).tolist()
-    A, Q = random_symmetric(spectrum, seed=7)
+    A, Q = random_symmetric(spectrum, seed=7)  # float64; column 0 of Q is q_1
     errors = []
     for k in steps:
         _, v = power_iteration(A, k)
@@ -764,39 +775,48 @@ ax.legend()
 plt.show()
 
 # %% grade_id="ch01-power-iteration-tests" points=3
-"""power_iteration: small matrices with known answers (including a negative dominant
-eigenvalue), then random symmetric matrices against torch.linalg.eigh: eigenvalue
-with its sign, eigenvector up to sign, unit norm, no overflow after many
-iterations, dtype and device kept, and no built-in eigensolver."""
-value, vector = power_iteration(torch.tensor([[3.0, 0.0], [0.0, 1.0]]), 50)
-assert_close(value, torch.tensor(3.0), rtol=1e-4, name="eigenvalue of diag(3, 1)")
-assert_close(vector.abs(), torch.tensor([1.0, 0.0]), atol=1e-4,
+"""power_iteration: small float32 matrices with known answers (a negative dominant
+eigenvalue too); a float64 matrix on the device with large eigenvalues and 300
+iterations: no overflow, eigenvalue with its sign, unit eigenvector up to sign,
+dtype and device kept; no built-in eigensolver (EIGENSOLVERS)."""
+A64, Q64 = random_symmetric([-40.0, 20.0, -15.0, 3.0, 1.0], seed=5, device=device)
+with forbid(*EIGENSOLVERS):
+    value_diag, vector_diag = power_iteration(torch.tensor([[3.0, 0], [0, 1]]), 50)
+    value_pair, vector_pair = power_iteration(torch.tensor([[2.0, 1], [1, 2]]), 50)
+    value_neg, vector_neg = power_iteration(torch.tensor([[1.0, 0], [0, -4]]), 50)
+    value_64, vector_64 = power_iteration(A64, 300)
+assert_close(value_diag, torch.tensor(3.0), rtol=1e-4, name="eigenvalue of diag(3, 1)")
+assert_close(vector_diag.abs(), torch.tensor([1.0, 0.0]), atol=1e-4,
              name="eigenvector of diag(3, 1), up to sign")
-A = torch.tensor([[2.0, 1.0], [1.0, 2.0]])
-value, vector = power_iteration(A, 50)
-assert_close(value, torch.tensor(3.0), rtol=1e-4, name="eigenvalue of [[2, 1], [1, 2]]")
-assert_close(vector * vector.sum().sign(), torch.tensor([0.5, 0.5]).sqrt(), atol=1e-4,
-             name="eigenvector of [[2, 1], [1, 2]], up to sign")
-value, vector = power_iteration(torch.tensor([[1.0, 0.0], [0.0, -4.0]]), 50)
-assert_close(value, torch.tensor(-4.0), rtol=1e-4,
+assert_close(value_pair, torch.tensor(3.0), rtol=1e-4,
+             name="eigenvalue of [[2, 1], [1, 2]]")
+assert_close(vector_pair * vector_pair.sum().sign(), torch.tensor([0.5, 0.5]).sqrt(),
+             atol=1e-4, name="eigenvector of [[2, 1], [1, 2]], up to sign")
+assert_close(value_neg, torch.tensor(-4.0), rtol=1e-4,
              name="eigenvalue of diag(1, -4) (the dominant one is negative)")
-assert_close(vector.abs(), torch.tensor([0.0, 1.0]), atol=1e-4,
+assert_close(vector_neg.abs(), torch.tensor([0.0, 1.0]), atol=1e-4,
              name="eigenvector of diag(1, -4), up to sign")
+label = "float64 5x5 matrix on the device, eigenvalues -40, 20, -15, 3, 1"
+assert value_64.device == A64.device and vector_64.device == A64.device, (
+    f"{label}: results on {value_64.device} and {vector_64.device}, not {device}")
+assert_close(value_64, torch.tensor(-40.0, dtype=torch.float64), rtol=1e-9, atol=1e-9,
+             name=f"{label}: eigenvalue after 300 iterations")
+assert_close((vector_64 * vector_64).sum(), torch.tensor(1.0, dtype=torch.float64),
+             rtol=1e-9, atol=1e-9, name=f"{label}: squared norm of the eigenvector")
+sign = 1.0 if (vector_64 * Q64[:, 0]).sum() >= 0 else -1.0
+assert_close(sign * vector_64, Q64[:, 0], rtol=0.0, atol=1e-9,
+             name=f"{label}: eigenvector (compared up to sign)")
 ### BEGIN HIDDEN TESTS
-builtins = ("torch.linalg.eigh", "torch.linalg.eig", "torch.linalg.eigvals",
-            "torch.linalg.eigvalsh", "torch.linalg.svd", "torch.linalg.svdvals",
-            "torch.svd", "torch.lobpcg")
-
-
-def check_power_iteration(A, num_iters, rtol, atol, label):
+def _check_power_iteration(A, num_iters, rtol, atol, label):
     """Compare power_iteration(A) with eigh: eigenvalue, eigenvector up to sign."""
     values, vectors = torch.linalg.eigh(A.double().cpu())
     top = values.abs().argmax()
-    with forbid(*builtins):
+    with forbid(*EIGENSOLVERS):
         value, vector = power_iteration(A, num_iters)
     assert_shape(vector, (A.shape[0],), name=f"{label}: eigenvector")
-    assert vector.device == A.device, (
-        f"{label}: expected the eigenvector on {A.device}, got {vector.device}")
+    assert vector.device == A.device and value.device == A.device, (
+        f"{label}: expected results on {A.device}, got {value.device} and "
+        f"{vector.device}")
     assert_close(value, values[top].to(A.dtype), rtol=rtol, atol=atol,
                  name=f"{label}: eigenvalue")
     assert_close(vector.double().square().sum().sqrt().cpu(),
@@ -808,30 +828,282 @@ def check_power_iteration(A, num_iters, rtol, atol, label):
                  name=f"{label}: eigenvector (compared up to sign)")
 
 
-gen = torch.Generator().manual_seed(105)
-spectra = {"positive dominant": [4.0, -2.0, 1.5, 1.0, 0.5, -0.25],
-           "negative dominant": [-5.0, 2.5, 2.0, -1.0, 0.5, 0.3, 0.2, 0.1, 0.0],
-           "large eigenvalues": [40.0, 20.0, -15.0, 3.0, 1.0, 0.5, -0.5]}
-for label, spectrum in spectra.items():
-    size = len(spectrum)
-    basis = torch.randn(size, size, generator=gen, dtype=torch.float64)
-    Q, _ = torch.linalg.qr(basis)  # random orthonormal eigenvectors
-    A = Q @ torch.diag(torch.tensor(spectrum, dtype=torch.float64)) @ Q.T
-    A = (A + A.T) / 2  # exactly symmetric
-    num_iters = 500 if label == "large eigenvalues" else 200
-    check_power_iteration(A, num_iters, rtol=1e-9, atol=1e-9,
-                          label=f"{label} ({size}x{size}, {num_iters} iterations)")
-check_power_iteration(torch.tensor([[-3.0]], dtype=torch.float64), 5, rtol=1e-12,
-                      atol=1e-12, label="1x1 matrix [[-3]]")
-Q, _ = torch.linalg.qr(torch.randn(5, 5, generator=gen, dtype=torch.float64))
-A = Q @ torch.diag(torch.tensor([6.0, 3.0, -2.0, 1.0, 0.5], dtype=torch.float64)) @ Q.T
-A = ((A + A.T) / 2).float().to(device)
-check_power_iteration(A, 150, rtol=1e-4, atol=1e-4,
-                      label="float32 5x5 matrix (dtype must stay float32)")
+_spectra = {"positive dominant": [4.0, -2.0, 1.5, 1.0, 0.5, -0.25],
+            "negative dominant": [-5.0, 2.5, 2.0, -1.0, 0.5, 0.3, 0.2, 0.1, 0.0],
+            "large eigenvalues": [40.0, 20.0, -15.0, 3.0, 1.0, 0.5, -0.5]}
+for _seed, (_label, _spectrum) in enumerate(_spectra.items(), start=105):
+    _A, _ = random_symmetric(_spectrum, seed=_seed, device=device)
+    _iters = 500 if _label == "large eigenvalues" else 200
+    _check_power_iteration(_A, _iters, rtol=1e-9, atol=1e-9,
+                           label=f"{_label} ({len(_spectrum)}x{len(_spectrum)}, "
+                                 f"{_iters} iterations)")
+_check_power_iteration(torch.tensor([[-3.0]], dtype=torch.float64, device=device), 5,
+                       rtol=1e-12, atol=1e-12, label="1x1 matrix [[-3]]")
+_A, _ = random_symmetric([6.0, 3.0, -2.0, 1.0, 0.5], seed=110, dtype=torch.float32,
+                         device=device)
+_check_power_iteration(_A, 150, rtol=1e-4, atol=1e-4,
+                       label="float32 5x5 matrix (dtype must stay float32)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## 1.9 Principal component analysis (PCA)
+# ## 1.9 The singular value decomposition, rank and condition number
+#
+# Eigenvectors need a square matrix, and the spectral theorem a symmetric one. A
+# weight matrix of shape `(out, in)` is neither. The **singular value
+# decomposition** (SVD) does for every real $M \times N$ matrix what the spectral
+# theorem does for symmetric ones:
+#
+# $$A = U \Sigma V^\top = \sum_{i=1}^{r} \sigma_i\, \mathbf{u}_i \mathbf{v}_i^\top,
+#   \qquad r = \min(M, N),$$
+#
+# where the columns $\mathbf{u}_i$ of $U$ ($M \times r$) and $\mathbf{v}_i$ of $V$
+# ($N \times r$) are orthonormal, and the **singular values** $\sigma_1 \ge \sigma_2
+# \ge \dots \ge \sigma_r \ge 0$ sit on the diagonal of $\Sigma$. Read from right to
+# left: turn the input into the coordinates of the $\mathbf{v}_i$ ($V^\top$),
+# stretch coordinate $i$ by $\sigma_i$ ($\Sigma$), and send it along
+# $\mathbf{u}_i$ in the output space ($U$). A square invertible $A$ maps the unit
+# sphere to an ellipsoid whose semi-axes are the $\sigma_i \mathbf{u}_i$; the widget
+# of section 1.7 showed the symmetric case, where the $\sigma_i$ are the
+# $|\lambda_i|$. In general $A^\top A = V \Sigma^2 V^\top$: the $\sigma_i^2$ are the
+# eigenvalues of $A^\top A$ and the $\mathbf{v}_i$ its eigenvectors.
+#
+# `U, S, Vh = torch.linalg.svd(A, full_matrices=False)` returns the singular values
+# in **descending** order (unlike `eigh`), and `Vh` is $V^\top$: the right singular
+# vectors are the **rows** of `Vh`. With the default `full_matrices=True`, `U` is
+# $M \times M$ and `Vh` is $N \times N$; the extra vectors multiply nothing.
+#
+# **Rank.** The rank of $A$ is the number of non-zero singular values: the
+# dimension of the space its outputs fill, or the number of independent rows (or
+# columns). In floating point nothing is exactly zero, so
+# `torch.linalg.matrix_rank` counts the singular values above a tolerance, by
+# default $\sigma_1 \cdot \max(M, N) \cdot \varepsilon$ with $\varepsilon$ the
+# machine epsilon of the dtype.
+#
+# **Condition number.** For a square invertible matrix, $\kappa(A) = \sigma_1 /
+# \sigma_r$ (it is infinite when $A$ is singular). When you solve $A\mathbf{x} =
+# \mathbf{b}$, a small relative error in $\mathbf{b}$ (a rounding error, say) can
+# come out up to $\kappa$ times larger in $\mathbf{x}$: expect to lose up to about
+# $\log_{10}\kappa$ of the digits your dtype carries (about 16 in `float64`, 7 in
+# `float32`). Chapter 04 meets $\kappa$ again: the condition number of a loss's
+# Hessian decides how slowly gradient descent crawls along a narrow valley.
+#
+# The cell below shows a matrix whose third row is the sum of the first two (rank
+# 2), and the Hilbert matrix $H_{ij} = 1 / (i + j + 1)$, a classic ill-conditioned
+# example: solving $H\mathbf{x} = \mathbf{b}$ for a known $\mathbf{x}$ in `float64`
+# loses many of its 16 digits, as $\log_{10}\kappa(H)$ warns.
+
+# %%
+dependent = torch.tensor([[1.0, 2.0, 3.0],
+                          [0.0, 1.0, 4.0],
+                          [1.0, 3.0, 7.0]], dtype=torch.float64)  # row 0 + row 1
+print("singular values:", torch.linalg.svdvals(dependent))
+print("rank:", torch.linalg.matrix_rank(dependent).item())
+
+size = torch.arange(8, dtype=torch.float64)
+hilbert = 1.0 / (size[:, None] + size[None, :] + 1.0)  # (8, 8)
+kappa = torch.linalg.cond(hilbert)
+x_true = torch.ones(8, dtype=torch.float64)
+x_solved = torch.linalg.solve(hilbert, hilbert @ x_true)
+error = ((x_solved - x_true).abs().max() / x_true.abs().max()).item()
+print(f"Hilbert 8x8: condition number {kappa:.2e}, log10 = {kappa.log10():.1f}")
+print(f"relative error of the solution: {error:.1e}, machine epsilon "
+      f"{torch.finfo(torch.float64).eps:.1e}")
+
+# %% [markdown]
+# **The best low-rank approximation.** Keep the first $k$ terms of the sum:
+#
+# $$A_k = \sum_{i=1}^{k} \sigma_i\, \mathbf{u}_i \mathbf{v}_i^\top
+#   = U_k \Sigma_k V_k^\top,$$
+#
+# with $U_k$ the first $k$ columns of $U$, $V_k^\top$ the first $k$ rows of
+# $V^\top$ and $\Sigma_k$ the $k$ largest singular values. The **Eckart-Young
+# theorem** says that no matrix of rank at most $k$ is closer to $A$, in the
+# Frobenius norm $\lVert M \rVert_F = \sqrt{\sum_{ij} M_{ij}^2}$ or in the spectral
+# norm $\lVert M \rVert_2 = \sigma_1(M)$, and that the errors are exactly what was
+# thrown away:
+#
+# $$\lVert A - A_k \rVert_F = \sqrt{\sigma_{k+1}^2 + \dots + \sigma_r^2},
+#   \qquad \lVert A - A_k \rVert_2 = \sigma_{k+1} \quad (0 \text{ when } k = r).$$
+#
+# Storing $U_k$, $\Sigma_k$ and $V_k$ takes $k(M + N + 1)$ numbers instead of $MN$.
+# That is how a trained layer can be compressed (replace $W$ by two thin layers),
+# and the idea behind LoRA, which fine-tunes a large model by learning only a
+# low-rank update $BA$ of each weight matrix.
+#
+# ### Exercise 5: `low_rank_approx` (3 points)
+# Use `torch.linalg.svd`: the exercise is about using it correctly (its order, its
+# shapes, which factor is transposed). The randomised, approximate
+# `torch.svd_lowrank` and `torch.pca_lowrank` are forbidden.
+
+# %% grade_id="ch01-low-rank-approx"
+def low_rank_approx(A, k):
+    """Best approximation of A by a matrix of rank at most k (truncated SVD).
+
+    Args:
+        A: float tensor of shape (M, N), one matrix (no batch dimensions);
+            M and N are any sizes >= 1 (tall, wide or square).
+        k: the rank to keep, an int with 0 <= k <= min(M, N).
+
+    Returns:
+        Tensor of shape (M, N) with the dtype and device of A:
+        ``sum over i < k of S[i] * outer(U[:, i], Vh[i])`` where
+        ``U, S, Vh = torch.linalg.svd(A, full_matrices=False)`` (S descending).
+        k = 0 gives a matrix of zeros; k = min(M, N) gives A back (up to
+        rounding). A is not modified.
+
+    Raises:
+        ValueError: if k < 0 or k > min(M, N).
+
+    You may use torch.linalg.svd (or another exact SVD or eigensolver), not
+    torch.svd_lowrank or torch.pca_lowrank. The tests use matrices whose
+    singular values are distinct and well separated, so the answer is unique.
+    """
+    ### BEGIN SOLUTION
+    M, N = A.shape
+    if not 0 <= k <= min(M, N):
+        raise ValueError(f"k must be between 0 and min(M, N) = {min(M, N)}, got {k}")
+    U, S, Vh = torch.linalg.svd(A, full_matrices=False)  # (M, r), (r,), (r, N)
+    return (U[:, :k] * S[:k]) @ Vh[:k]  # scale the k columns, (M, k) @ (k, N)
+    ### END SOLUTION
+
+
+# %% [markdown]
+# Try it on a photograph that ships with scikit-learn, turned to grey and averaged
+# over $2 \times 2$ blocks (to keep the SVDs quick): a $213 \times 320$ matrix of
+# brightness values. A few dozen singular values already keep the shapes of the
+# scene; the titles say what fraction of the $MN$ numbers the rank-$k$ factors
+# need. The second figure shows the singular values and the
+# relative error $\lVert A - A_k \rVert_F / \lVert A \rVert_F$: the curve is the
+# Eckart-Young formula computed from the singular values alone, the dots are the
+# errors of your `low_rank_approx`.
+
+# %%
+photo = torch.tensor(load_sample_image("china.jpg"), dtype=torch.float32)
+photo = photo.mean(dim=-1) / 255.0  # (427, 640) grey levels in [0, 1]
+photo = F.avg_pool2d(photo[None], 2)[0]  # (213, 320): means of 2x2 blocks
+M, N = photo.shape
+singular_values = torch.linalg.svdvals(photo)  # descending
+photo_norm = photo.square().sum().sqrt()
+ranks = [5, 20, 50]
+
+fig, axes = plt.subplots(1, 4, figsize=(13, 2.8))
+axes[0].imshow(photo, cmap="gray", vmin=0.0, vmax=1.0)
+axes[0].set_title(f"original ({M} x {N})", fontsize=9)
+measured = []
+for ax, k in zip(axes[1:], ranks, strict=True):
+    approx = low_rank_approx(photo, k)
+    measured.append(((photo - approx).square().sum().sqrt() / photo_norm).item())
+    ax.imshow(approx.clamp(0.0, 1.0), cmap="gray", vmin=0.0, vmax=1.0)
+    ax.set_title(f"rank {k}: {k * (M + N + 1) / (M * N):.1%} of the numbers",
+                 fontsize=9)
+for ax in axes:
+    ax.axis("off")
+plt.show()
+
+# error after keeping k values: sqrt of the sum of the squares of the others
+tail = singular_values.square().flip(0).cumsum(0).flip(0)  # tail[k] = sum over i >= k
+predicted = torch.cat([tail[1:], tail.new_zeros(1)]).sqrt() / photo_norm  # k = 1..r
+fig, (ax_values, ax_error) = plt.subplots(1, 2, figsize=(11, 3.5))
+ax_values.semilogy(range(1, len(singular_values) + 1), singular_values)
+ax_values.set_xlabel("i")
+ax_values.set_ylabel(r"$\sigma_i$")
+ax_values.set_title("singular values of the photo")
+ax_error.plot(range(1, len(predicted) + 1), predicted, label="Eckart-Young formula")
+ax_error.plot(ranks, measured, "o", label="low_rank_approx")
+ax_error.set_xscale("log")
+ax_error.set_xlabel("rank k")
+ax_error.set_ylabel("relative Frobenius error")
+ax_error.legend()
+fig.tight_layout()
+plt.show()
+print(f"condition number {singular_values[0] / singular_values[-1]:.3g}, numerical "
+      f"rank {torch.linalg.matrix_rank(photo).item()} of at most {min(M, N)}")
+
+# %% grade_id="ch01-low-rank-approx-tests" points=3
+"""low_rank_approx: a diagonal-like example by hand; a tall float64 matrix with known
+singular values on the device for every k (the truncated SVD, rank k, both
+Eckart-Young errors, k = 0 gives zeros, k = min(M, N) gives A, A not modified); a
+wide float32 matrix; ValueError for k < 0 and k > min(M, N); no torch.svd_lowrank
+or torch.pca_lowrank."""
+_banned = ("torch.svd_lowrank", "torch.pca_lowrank")
+
+
+def _with_singular_values(M, N, sigmas, seed, dtype=torch.float64, device="cpu"):
+    """(A, U, S, V): A = U diag(S) V^T of shape (M, N), U and V orthonormal columns."""
+    gen = torch.Generator().manual_seed(seed)
+    U, _ = torch.linalg.qr(torch.randn(M, len(sigmas), generator=gen,
+                                       dtype=torch.float64))
+    V, _ = torch.linalg.qr(torch.randn(N, len(sigmas), generator=gen,
+                                       dtype=torch.float64))
+    S = torch.tensor(sigmas, dtype=torch.float64)
+    return (U * S @ V.T).to(device, dtype), U, S, V
+
+
+def _check_low_rank(A, U, S, V, k, rtol, atol, label):
+    """low_rank_approx(A, k) against U_k diag(S_k) V_k^T and Eckart-Young."""
+    saved = A.clone()
+    with forbid(*_banned):
+        got = low_rank_approx(A, k)
+    assert isinstance(got, torch.Tensor) and got.device == A.device, (
+        f"{label}: expected a tensor on {A.device}, got {got!r:.80}")
+    assert torch.equal(A, saved), f"{label}: A was modified (it must not be)"
+    expected = (U[:, :k] * S[:k]) @ V[:, :k].T
+    assert_close(got, expected.to(A.device, A.dtype), rtol=rtol, atol=atol,
+                 name=f"{label}: the rank-{k} approximation")
+    error = (got.double().cpu() - A.double().cpu())
+    assert_close(error.square().sum().sqrt(), S[k:].square().sum().sqrt(), rtol=rtol,
+                 atol=atol, name=f"{label}: Frobenius error (the discarded sigmas)")
+    top = S[k] if k < len(S) else torch.tensor(0.0, dtype=torch.float64)
+    assert_close(torch.linalg.matrix_norm(error, ord=2), top, rtol=rtol, atol=atol,
+                 name=f"{label}: spectral error (sigma_{k + 1})")
+    # singular values of the result below 1e-3 sigma_1(A) count as rounding zeros
+    rank = torch.linalg.matrix_rank(got.double().cpu(), atol=1e-3 * S[0].item(),
+                                    rtol=0.0).item()
+    assert rank == k, f"{label}: expected a result of rank {k}, got rank {rank}"
+
+
+corner = torch.tensor([[0.0, 3.0, 0.0, 0.0],
+                       [-2.0, 0.0, 0.0, 0.0],
+                       [0.0, 0.0, 0.0, 1.0]])  # singular values 3, 2, 1
+with forbid(*_banned):
+    got_1, got_2 = low_rank_approx(corner, 1), low_rank_approx(corner, 2)
+assert_close(got_1, torch.tensor([[0.0, 3.0, 0.0, 0.0], [0.0] * 4, [0.0] * 4]),
+             atol=1e-6, name="low_rank_approx(corner, 1) keeps the 3")
+assert_close(got_2, torch.tensor([[0.0, 3.0, 0.0, 0.0], [-2.0, 0.0, 0.0, 0.0],
+                                  [0.0] * 4]),
+             atol=1e-6, name="low_rank_approx(corner, 2) keeps the 3 and the -2")
+A, U, S, V = _with_singular_values(7, 5, [8.0, 4.8, 2.9, 1.7, 1.0], seed=0,
+                                   device=device)
+for k in range(6):  # k = 0 gives zeros, k = 5 = min(M, N) gives A
+    _check_low_rank(A, U, S, V, k, rtol=1e-9, atol=1e-9,
+                    label=f"float64 A of shape (7, 5) on the device, k = {k}")
+B, U, S, V = _with_singular_values(4, 9, [6.0, 3.0, 1.5, 0.75], seed=1,
+                                   dtype=torch.float32)
+_check_low_rank(B, U, S, V, 2, rtol=1e-4, atol=1e-4,
+                label="float32 B of shape (4, 9), k = 2 (dtype must stay float32)")
+for matrix, k in ((A, -1), (A, 6), (B, 5)):
+    expect_raises(ValueError, low_rank_approx, matrix, k,
+                  name=f"low_rank_approx(A of shape {tuple(matrix.shape)}, k={k})")
+### BEGIN HIDDEN TESTS
+_cases = [((9, 4), [5.0, 2.5, 1.2, 0.6], torch.float64),
+          ((4, 9), [7.0, 3.5, 2.0, 1.0], torch.float64),
+          ((6, 6), [9.0, 6.0, 4.0, 2.5, 1.5, 0.8], torch.float64),
+          ((1, 5), [2.0], torch.float64), ((5, 1), [3.0], torch.float64),
+          ((10, 6), [4.0, 2.0, 1.0, 0.5, 0.3, 0.2], torch.float32)]
+for _seed, ((_M, _N), _sigmas, _dtype) in enumerate(_cases, start=120):
+    _A, _U, _S, _V = _with_singular_values(_M, _N, _sigmas, _seed, dtype=_dtype,
+                                           device=device)
+    _tol = 1e-9 if _dtype == torch.float64 else 1e-4
+    for _k in range(min(_M, _N) + 1):
+        _check_low_rank(_A, _U, _S, _V, _k, rtol=_tol, atol=_tol,
+                        label=f"{_dtype} A of shape {(_M, _N)}, k = {_k}")
+    for _k in (-2, min(_M, _N) + 1):
+        expect_raises(ValueError, low_rank_approx, _A, _k,
+                      name=f"low_rank_approx(A of shape {(_M, _N)}, k={_k})")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 1.10 Principal component analysis (PCA)
 #
 # A dataset of $N$ examples with $D$ features is a cloud of $N$ points in
 # $\mathbb{R}^D$. PCA finds the directions along which the cloud is most spread
@@ -850,23 +1122,50 @@ check_power_iteration(A, 150, rtol=1e-4, atol=1e-4,
 #    eigenvector of $C$; among the directions orthogonal to it, the second
 #    eigenvector wins; and so on. The eigenvalues $\lambda_1 \ge \lambda_2 \ge
 #    \dots \ge 0$ are the variances along these **principal components**.
-# 4. Stack the top $k$ eigenvectors as the rows of a $k \times D$ matrix $V_k$
-#    and **project**: $Z = X_c V_k^\top$, of shape $N \times k$.
+# 4. Stack the top $k$ eigenvectors as the rows of a $k \times D$ matrix $P_k$
+#    and **project**: $Z = X_c P_k^\top$, of shape $N \times k$.
 #
-# The same components come out of the singular value decomposition
-# $X_c = U S V^\top$: the rows of $V^\top$ are the eigenvectors of $C$ and
-# $\lambda_i = s_i^2 / (N-1)$. The SVD is the more accurate route when $D$ is
-# large, and it is what scikit-learn uses; both routes are fine here.
-#
+# The same components come out of the SVD of the centred data, $X_c = U \Sigma
+# V^\top$: since $X_c^\top X_c = V \Sigma^2 V^\top$, the right singular vectors
+# (the rows of $V^\top$) are the eigenvectors of $C$, and $\lambda_i = \sigma_i^2 /
+# (N-1)$. The SVD is the more accurate route, and it is what scikit-learn uses.
+# The reason is the condition number of section 1.9: forming $X_c^\top X_c$
+# squares it, $\kappa(X_c^\top X_c) = \kappa(X_c)^2$, so the covariance route loses
+# about twice as many digits as the SVD of $X_c$. The cell below builds a
+# $500 \times 8$ matrix in `float32` with singular values from 1 down to
+# $10^{-4}$ and recovers them both ways. For the well-conditioned data of this
+# chapter both routes are fine.
+
+# %%
+gen = torch.Generator().manual_seed(0)
+left, _ = torch.linalg.qr(torch.randn(500, 8, generator=gen, dtype=torch.float64))
+right, _ = torch.linalg.qr(torch.randn(8, 8, generator=gen, dtype=torch.float64))
+true_sigmas = torch.logspace(0, -4, 8, dtype=torch.float64)  # 1 down to 1e-4
+data = (left * true_sigmas @ right.T).float()  # (500, 8), float32
+via_svd = torch.linalg.svdvals(data).double()
+via_gram = torch.linalg.eigvalsh(data.T @ data).flip(0).double().clamp_min(0.0).sqrt()
+exact = data.double()
+print(f"condition number of X: {torch.linalg.cond(exact):.3g}, "
+      f"of X^T X: {torch.linalg.cond(exact.T @ exact):.3g}")
+print("    sigma   relative error: via SVD   via eigh(X^T X)")
+for sigma, by_svd, by_gram in zip(true_sigmas, via_svd, via_gram, strict=True):
+    print(f"{sigma:9.1e}   {abs(by_svd - sigma) / sigma:22.1e}   "
+          f"{abs(by_gram - sigma) / sigma:15.1e}")
+
+# %% [markdown]
 # We store the components as rows, shape `(k, D)`, like scikit-learn's
 # `PCA.components_`, so `projected = X_c @ components.T` and the
-# approximate reconstruction is `projected @ components + mean`. Each component is
-# only defined up to its sign; the tests accept either sign as long as the
-# projected coordinates use the same one.
+# approximate reconstruction is `projected @ components + mean`. (The
+# reconstruction of $X_c$, $X_c P_k^\top P_k = U_k \Sigma_k V_k^\top$, is its best
+# rank-$k$ approximation of section 1.9.) Each component is only defined up to its
+# sign; the tests accept either sign as long as the projected coordinates use the
+# same one.
 #
-# ### Exercise 6 (3 points): `pca`
-# Use `torch.linalg.eigh` (mind its ascending order and its columns) or
-# `torch.linalg.svd`; `torch.pca_lowrank` is forbidden.
+# ### Exercise 6: `pca` (3 points)
+# Use `torch.linalg.svd` (mind that `Vh` holds the components as rows) or
+# `torch.linalg.eigh` (mind its ascending order and its columns). Ready-made PCA
+# is forbidden: `torch.pca_lowrank` and scikit-learn's `PCA` (the group
+# `PCA_ROUTINES`).
 
 # %% grade_id="ch01-pca"
 def pca(X, k):
@@ -887,17 +1186,18 @@ def pca(X, k):
     Raises:
         ValueError: if k < 1 or k > D.
 
-    The tests use data whose top k variances are distinct, so that the
-    components are unique up to sign.
+    You may use torch.linalg.svd or torch.linalg.eigh, not a ready-made PCA
+    (dlcourse.checks.PCA_ROUTINES: torch.pca_lowrank, sklearn's PCA). The tests
+    use data whose top k variances are distinct, so that the components are
+    unique up to sign.
     """
     ### BEGIN SOLUTION
     N, D = X.shape
     if not 1 <= k <= D:
         raise ValueError(f"k must be between 1 and D = {D}, got {k}")
     centred = X - X.mean(dim=0)  # (N, D)
-    covariance = centred.T @ centred / (N - 1)  # (D, D), symmetric
-    _, eigenvectors = torch.linalg.eigh(covariance)  # ascending, one per column
-    components = eigenvectors[:, -k:].flip(-1).T  # (k, D), largest variance first
+    _, _, Vh = torch.linalg.svd(centred, full_matrices=False)  # rows: components
+    components = Vh[:k]  # (k, D), largest variance first
     return centred @ components.T, components
     ### END SOLUTION
 
@@ -959,34 +1259,18 @@ for i, ax in enumerate(axes):
 plt.show()
 
 # %% grade_id="ch01-pca-tests" points=3
-"""pca: shapes, orthonormal components, a known 2-D direction, centring, then random
-data against an SVD: components up to sign and in order of decreasing variance,
-matching projections, invalid k, dtype and device kept."""
-t = torch.linspace(-2.0, 2.0, 9)
-line = torch.stack([t, 2.0 * t], dim=1) + torch.tensor([10.0, 4.0])  # (9, 2)
-projected, components = pca(line, 1)
-assert_shape(projected, (9, 1), name="projected for X of shape (9, 2), k = 1")
-assert_shape(components, (1, 2), name="components for X of shape (9, 2), k = 1")
-sign = 1.0 if components[0, 0] >= 0 else -1.0
-assert_close(sign * components[0], torch.tensor([1.0, 2.0]) / 5.0 ** 0.5, atol=1e-5,
-             name="first component of points on the line y = 2x (up to sign)")
-assert_close(sign * projected[:, 0], 5.0 ** 0.5 * t, atol=1e-4,
-             name="projections of points on the line y = 2x (centred first?)")
-gen = torch.Generator().manual_seed(0)
-cloud = torch.randn(50, 4, generator=gen) * torch.tensor([3.0, 2.0, 1.0, 0.5]) + 7.0
-projected, components = pca(cloud, 3)
-assert_shape(components, (3, 4), name="components for X of shape (50, 4), k = 3")
-assert_close(components @ components.T, torch.eye(3), atol=1e-5,
-             name="components @ components.T (rows must be orthonormal)")
-### BEGIN HIDDEN TESTS
-def check_pca(X, k, rtol, atol, label):
+"""pca: shapes, orthonormal components, a known 2-D direction, centring; float64 data
+on the device against an SVD (components up to sign, in order of decreasing
+variance, matching projections, dtype and device kept); k = D works; ValueError
+for k = 0 and k = D + 1; no ready-made PCA (PCA_ROUTINES)."""
+def _check_pca(X, k, rtol, atol, label):
     """Compare pca(X, k) with the SVD of the centred data, up to sign per row."""
     X64 = X.double().cpu()
     centred = X64 - X64.mean(dim=0)
     _, _, Vh = torch.linalg.svd(centred, full_matrices=False)
     expected_components = Vh[:k]  # (k, D), decreasing singular values
     expected_projected = centred @ expected_components.T
-    with forbid("torch.pca_lowrank"):
+    with forbid(*PCA_ROUTINES):
         projected, components = pca(X, k)
     assert_shape(projected, (X.shape[0], k), name=f"{label}: projected")
     assert_shape(components, (k, X.shape[1]), name=f"{label}: components")
@@ -996,32 +1280,57 @@ def check_pca(X, k, rtol, atol, label):
         assert value.device == X.device, (
             f"{label}: expected {name} on {X.device}, got {value.device}")
     # Flip each row of ours to agree with the reference before comparing.
-    signs = torch.where((components.double().cpu() * expected_components).sum(1) >= 0,
-                        1.0, -1.0).to(torch.float64)
-    assert_close(components.double().cpu() * signs[:, None], expected_components,
-                 rtol=rtol, atol=atol,
+    ours = components.double().cpu()
+    signs = torch.where((ours * expected_components).sum(1) >= 0, 1.0, -1.0)
+    signs = signs.to(torch.float64)
+    assert_close(ours * signs[:, None], expected_components, rtol=rtol, atol=atol,
                  name=f"{label}: components (rows compared up to sign, "
                       f"largest variance first)")
     assert_close(projected.double().cpu() * signs, expected_projected, rtol=rtol,
                  atol=atol, name=f"{label}: projected (columns compared up to sign)")
 
 
-gen = torch.Generator().manual_seed(106)
-D = 6
-R, _ = torch.linalg.qr(torch.randn(D, D, generator=gen, dtype=torch.float64))
-scales = torch.tensor([6.0, 4.0, 3.0, 2.0, 1.0, 0.5], dtype=torch.float64)
-X = (torch.randn(40, D, generator=gen, dtype=torch.float64) * scales) @ R + 5.0
-for k in (1, 3, D):
-    check_pca(X, k, rtol=1e-8, atol=1e-8, label=f"X (40, 6) with mean 5, k = {k}")
-check_pca(X[:, :5] - 20.0, 2, rtol=1e-8, atol=1e-8, label="X (40, 5), k = 2")
-expect_raises(ValueError, pca, X, 0, name="pca(X, k=0)")
-expect_raises(ValueError, pca, X, D + 1, name="pca(X, k=D+1)")
-check_pca(X.float().to(device), 3, rtol=1e-4, atol=1e-4,
-          label="float32 X (dtype must stay float32)")
+t = torch.linspace(-2.0, 2.0, 9)
+line = torch.stack([t, 2.0 * t], dim=1) + torch.tensor([10.0, 4.0])  # (9, 2)
+with forbid(*PCA_ROUTINES):
+    projected, components = pca(line, 1)
+assert_shape(projected, (9, 1), name="projected for X of shape (9, 2), k = 1")
+assert_shape(components, (1, 2), name="components for X of shape (9, 2), k = 1")
+sign = 1.0 if components[0, 0] >= 0 else -1.0
+assert_close(sign * components[0], torch.tensor([1.0, 2.0]) / 5.0 ** 0.5, atol=1e-5,
+             name="first component of points on the line y = 2x (up to sign)")
+assert_close(sign * projected[:, 0], 5.0 ** 0.5 * t, atol=1e-4,
+             name="projections of points on the line y = 2x (centred first?)")
+gen = torch.Generator().manual_seed(0)
+cloud = torch.randn(50, 4, generator=gen) * torch.tensor([3.0, 2.0, 1.0, 0.5]) + 7.0
+with forbid(*PCA_ROUTINES):
+    projected, components = pca(cloud, 3)
+assert_shape(components, (3, 4), name="components for X of shape (50, 4), k = 3")
+assert_close(components @ components.T, torch.eye(3), atol=1e-5,
+             name="components @ components.T (rows must be orthonormal)")
+_check_pca(cloud.double().to(device), 2, rtol=1e-8, atol=1e-8,
+           label="float64 X of shape (50, 4) on the device, k = 2")
+_check_pca(cloud, 4, rtol=1e-4, atol=1e-4, label="X of shape (50, 4), k = D = 4")
+for k in (0, 5):
+    expect_raises(ValueError, pca, cloud, k, name=f"pca(X of shape (50, 4), k={k})")
+### BEGIN HIDDEN TESTS
+_gen = torch.Generator().manual_seed(106)
+_D = 6
+_R, _ = torch.linalg.qr(torch.randn(_D, _D, generator=_gen, dtype=torch.float64))
+_scales = torch.tensor([6.0, 4.0, 3.0, 2.0, 1.0, 0.5], dtype=torch.float64)
+_X = (torch.randn(40, _D, generator=_gen, dtype=torch.float64) * _scales) @ _R + 5.0
+_X = _X.to(device)
+for _k in (1, 3, _D):
+    _check_pca(_X, _k, rtol=1e-8, atol=1e-8, label=f"X (40, 6) with mean 5, k = {_k}")
+_check_pca(_X[:, :5] - 20.0, 2, rtol=1e-8, atol=1e-8, label="X (40, 5), k = 2")
+expect_raises(ValueError, pca, _X, 0, name="pca(X of shape (40, 6), k=0)")
+expect_raises(ValueError, pca, _X, _D + 1, name="pca(X of shape (40, 6), k=7)")
+_check_pca(_X.float(), 3, rtol=1e-4, atol=1e-4,
+           label="float32 X (dtype must stay float32)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## Summary
+# ## 1.11 Summary
 #
 # * The **dot product** $\mathbf{x}\cdot\mathbf{y} = \sum_i x_i y_i =
 #   \lVert\mathbf{x}\rVert\lVert\mathbf{y}\rVert\cos\theta$ measures alignment; the
@@ -1038,9 +1347,20 @@ check_pca(X.float().to(device), 3, rtol=1e-4, atol=1e-4,
 # * **Power iteration** finds the eigenvalue of largest absolute value at the rate
 #   $|\lambda_2/\lambda_1|^k$; normalise at every step and use the Rayleigh
 #   quotient to keep the sign.
-# * **PCA** = centre, take the top eigenvectors of the covariance matrix (or the
-#   right singular vectors of the centred data), project.
+# * Every matrix has an **SVD** $A = U\Sigma V^\top$ (`torch.linalg.svd`: singular
+#   values descending, right singular vectors as the rows of `Vh`). The **rank**
+#   counts the non-zero singular values, the **condition number** $\sigma_1 /
+#   \sigma_r$ says how many digits a computation with $A$ can lose, and keeping the
+#   $k$ largest singular values gives the **best rank-$k$ approximation**, with an
+#   error made of the discarded ones (Eckart-Young).
+# * **PCA** = centre, take the top right singular vectors of the centred data (or
+#   the top eigenvectors of the covariance matrix, which squares the condition
+#   number), project.
 # * Use `torch.linalg.vector_norm` rather than the deprecated `torch.norm`.
+#
+# **Next.** Chapter 02 (calculus) differentiates functions built from these
+# operations: gradients, autograd, and backpropagation by hand through a two-layer
+# network made of this chapter's matrix products.
 #
 # **Going further.** *Linear Algebra Done Right* (Axler) for the theory; the
 # *Matrix Cookbook* for identities; Gilbert Strang's MIT 18.06 lectures; chapter 2

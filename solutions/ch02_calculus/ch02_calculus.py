@@ -7,24 +7,39 @@
 # checks each formula twice: against a numerical estimate and against PyTorch's
 # automatic differentiation (*autograd*).
 #
-# You will:
+# **You will learn**
 #
-# - estimate derivatives with finite differences, and see why the step can be
+# - to estimate derivatives with finite differences, and why the step can be
 #   neither too large nor too small (2.1-2.2);
-# - derive the derivatives of the classic activations and implement them so
-#   that they never overflow (2.3);
-# - see the gradient as the direction of steepest ascent (2.4);
-# - use autograd: computational graphs, `requires_grad`, `backward`, gradient
+# - the derivatives of the classic activations, and how to compute them so that
+#   they never overflow (2.3);
+# - that the gradient is the direction of steepest ascent (2.4);
+# - to use autograd: computational graphs, `requires_grad`, `backward`, gradient
 #   accumulation, `no_grad` (2.5);
-# - write a gradient checker, the standard tool to debug gradients (2.6);
-# - backpropagate by hand through a two-layer network and match autograd to
-#   machine precision (2.7).
+# - to write a gradient checker, the standard tool to debug gradients (2.6);
+# - to backpropagate by hand through a two-layer network and match autograd to
+#   machine precision (2.7);
+# - why the gradient of softmax followed by cross-entropy is simply $p - y$
+#   (2.8).
 #
-# **Graded exercises (12 points):** `numerical_derivative` (2), `sigmoid` (2),
-# `sigmoid_derivative` (1), `relu_derivative` (1), `tanh_derivative` (1),
-# `numerical_gradient` (2), `two_layer_backward` (3). Every exercise has visible
-# tests below it; the grader runs more (hidden) tests of the same contract, so
-# read each docstring carefully: it is the specification.
+# **Graded exercises** (14 points)
+#
+# | exercise | points |
+# |---|---|
+# | `numerical_derivative(f, x, h)` | 2 |
+# | `sigmoid(x)` | 2 |
+# | `sigmoid_derivative(x)` | 1 |
+# | `relu_derivative(x)` | 1 |
+# | `tanh_derivative(x)` | 1 |
+# | `numerical_gradient(f, x, eps)` | 2 |
+# | `two_layer_backward(x, y, W1, b1, W2, b2)` | 3 |
+# | `softmax_cross_entropy_grad(logits, targets)` | 2 |
+#
+# Each exercise is a function whose docstring states its whole contract:
+# shapes, dtypes, devices, edge cases and the built-ins you may not call.
+# Replace `raise NotImplementedError()` with your code and run the test cell
+# below it. The visible tests show every rule the grader checks; hidden tests
+# repeat them on other values, shapes and seeds.
 
 # %%
 import math
@@ -36,17 +51,22 @@ import numpy as np
 import torch
 
 from dlcourse import get_device
-from dlcourse.checks import assert_close, assert_derivative_close, assert_shape, forbid
+from dlcourse.checks import (
+    AUTOGRAD,
+    SIGMOIDS,
+    assert_close,
+    assert_derivative_close,
+    assert_shape,
+    forbid,
+)
 from dlcourse.plotting import plot_contour, plot_curves
 from dlcourse.widgets import interactive_plot
 
-DEVICE = get_device()
-# The tests forbid these inside exercises that ask you to derive a gradient
+device = get_device()  # the tests also run your code on this device
+# The tests forbid autograd (the group AUTOGRAD: backward, torch.autograd.grad,
+# torch.func...) inside the exercises that ask you to derive a gradient
 # yourself: autograd is what checks your answer, it cannot be the answer.
-AUTOGRAD_APIS = ("torch.autograd.grad", "torch.autograd.backward",
-                 "torch.Tensor.backward", "torch.func.grad", "torch.func.vjp",
-                 "torch.func.jacrev")
-print(f"torch {torch.__version__}, device: {DEVICE}")
+print(f"torch {torch.__version__}, device: {device}")
 
 # %% [markdown]
 # ## 2.1 The derivative: slope, rate of change, and a recipe for learning
@@ -134,7 +154,7 @@ interactive_plot(
 # difference is **exact for any quadratic**, whatever $h$, because
 # $f''' = 0$; and for $f(x) = x^3$ it returns exactly $3x^2 + h^2$.
 #
-# ### Exercise 2.1: `numerical_derivative` (2 points)
+# ### Exercise 1: `numerical_derivative` (2 points)
 #
 # Implement the central difference. It works **elementwise**: `f` acts on each
 # entry of a tensor independently (like `torch.sin` or `lambda t: t**3`), so one
@@ -171,36 +191,52 @@ print("numerical:", numerical_derivative(torch.sin, x))
 print("cos(x):   ", torch.cos(x))
 
 # %% grade_id="ch02-numerical-derivative-tests" points=2
-"""numerical_derivative: the central formula, elementwise, shape/dtype/device kept."""
+"""numerical_derivative: the central formula (exact for t**2, 3 t^2 + h^2 for t**3),
+elementwise on any shape (0-d included), x unchanged, float64 and float32 on the
+device kept."""
 x = torch.tensor([-1.0, 0.0, 2.5], dtype=torch.float64)
 got = numerical_derivative(lambda t: t**2, x, h=0.5)
 # A central difference is exact for quadratics even with a large step; a forward
 # difference gives 2x + h, a missing factor 2 gives 4x.
 assert_close(got, 2 * x, rtol=1e-12, atol=1e-12,
              name="numerical_derivative(t**2, x, h=0.5) (central is exact here)")
-x1 = torch.tensor(1.0, dtype=torch.float64)
+# For t**3 the central difference is 3 t^2 + h^2 exactly: the formula, not the
+# true derivative 3 t^2 (autograd would give that and fail here).
+grid = torch.linspace(-2, 2, 6, dtype=torch.float64).reshape(2, 3)
+x_before = grid.clone()
+got = numerical_derivative(lambda t: t**3, grid, h=0.1)
+assert_shape(got, (2, 3), name="numerical_derivative(t**3, x of shape (2, 3))")
+assert_close(got, 3 * grid**2 + 0.01, rtol=1e-10, atol=1e-12,
+             name="numerical_derivative(t**3, x, h=0.1) (expected 3 x^2 + h^2)")
+assert torch.equal(grid, x_before), "numerical_derivative modified its input x"
+x1 = torch.tensor(1.0, dtype=torch.float64)  # 0-d
 assert_close(numerical_derivative(torch.sin, x1), torch.cos(x1), rtol=1e-9, atol=0,
              name="numerical_derivative(sin, 1.0) with the default h")
+x32 = torch.linspace(-3, 3, 11, device=device)  # float32, on the device in use
+got = numerical_derivative(torch.sin, x32, h=1e-2)
+assert got.dtype == x32.dtype and got.device == x32.device, (
+    f"expected dtype {x32.dtype} on {x32.device}, got {got.dtype} on {got.device}")
+assert_close(got, torch.cos(x32), rtol=1e-3, atol=1e-3,
+             name="numerical_derivative(sin, float32 x on device, h=1e-2)")
 ### BEGIN HIDDEN TESTS
-# t**3 pins the formula down: the central difference is 3 t^2 + h^2 exactly.
-grid = torch.linspace(-2, 2, 7, dtype=torch.float64)
-assert_close(numerical_derivative(lambda t: t**3, grid, h=0.1), 3 * grid**2 + 0.01,
-             rtol=1e-10, atol=1e-12, name="numerical_derivative(t**3, x, h=0.1)")
-gen = torch.Generator().manual_seed(2)
-for shape in [(3, 5), (1,), (2, 3, 4)]:
-    t = torch.randn(shape, generator=gen, dtype=torch.float64)
-    saved = t.clone()
-    out = numerical_derivative(torch.exp, t)
-    assert_shape(out, shape, name=f"numerical_derivative(exp, x of shape {shape})")
-    assert_close(out, torch.exp(t), rtol=1e-8, atol=0,
-                 name=f"numerical_derivative(exp, x of shape {shape})")
-    assert torch.equal(t, saved), "numerical_derivative modified its input x"
-t = torch.linspace(-3, 3, 11, device=DEVICE)  # float32, on the device in use
-out = numerical_derivative(torch.sin, t, h=1e-2)
-assert out.dtype == t.dtype and out.device == t.device, (
-    f"expected dtype {t.dtype} on {t.device}, got dtype {out.dtype} on {out.device}")
-assert_close(out, torch.cos(t), rtol=1e-3, atol=1e-3,
-             name="numerical_derivative(sin, float32 x, h=1e-2)")
+_grid = torch.linspace(-3, 2, 7, dtype=torch.float64)
+assert_close(numerical_derivative(lambda t: t**3, _grid, h=0.2), 3 * _grid**2 + 0.04,
+             rtol=1e-10, atol=1e-12, name="numerical_derivative(t**3, x, h=0.2)")
+_gen = torch.Generator().manual_seed(2)
+for _shape in [(3, 5), (1,), (2, 3, 4), ()]:
+    _t = torch.randn(_shape, generator=_gen, dtype=torch.float64)
+    _saved = _t.clone()
+    _out = numerical_derivative(torch.exp, _t)
+    assert_shape(_out, _shape, name=f"numerical_derivative(exp, x of shape {_shape})")
+    assert_close(_out, torch.exp(_t), rtol=1e-8, atol=0,
+                 name=f"numerical_derivative(exp, x of shape {_shape})")
+    assert torch.equal(_t, _saved), "numerical_derivative modified its input x"
+_t = torch.linspace(-2, 4, 9, device=device).reshape(3, 3)  # float32
+_out = numerical_derivative(torch.exp, _t, h=3e-3)
+assert _out.dtype == _t.dtype and _out.device == _t.device, (
+    f"expected dtype {_t.dtype} on {_t.device}, got {_out.dtype} on {_out.device}")
+assert_close(_out, torch.exp(_t), rtol=1e-3, atol=1e-3,
+             name="numerical_derivative(exp, float32 x, h=3e-3)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -279,9 +315,22 @@ plt.show()
 #   = \sigma(x)\,\big(1 - \sigma(x)\big).$$
 #
 # The derivative is cheap once $\sigma(x)$ is known, and it is at most $1/4$
-# (at $x = 0$). A signal that passes backwards through ten sigmoids is scaled by
-# at most $4^{-10} \approx 10^{-6}$: the *vanishing gradient* problem that made
-# deep sigmoid networks hard to train.
+# (at $x = 0$). In a deep network these factors multiply. Take a chain of ten
+# scalar sigmoid layers $a_k = \sigma(w_k a_{k-1} + b_k)$; the chain rule gives
+#
+# $$\frac{\partial a_{10}}{\partial a_0}
+#   = \prod_{k=1}^{10} w_k\, \sigma'(w_k a_{k-1} + b_k),
+#   \qquad \left|\frac{\partial a_{10}}{\partial a_0}\right|
+#   \le \frac{|w_1 w_2 \cdots w_{10}|}{4^{10}}.$$
+#
+# The sigmoids alone divide the backward signal by at least $4^{10}$; if every
+# weight has $|w_k| \le 1$ (or if we look at the sigmoids with the weights
+# factored out), the signal is scaled by at most $4^{-10} \approx 9.5 \times
+# 10^{-7}$. Large weights could compensate in principle, but they also push the
+# pre-activations far from 0, where $\sigma'$ is much smaller than $1/4$
+# ($\sigma'(5) \approx 0.0066$). With weight matrices, $|w_k|$ becomes the
+# largest singular value of $W_k$. This is the *vanishing gradient* problem that
+# made deep sigmoid networks hard to train.
 #
 # **Tanh.** $\tanh(x) = \dfrac{e^{x} - e^{-x}}{e^{x} + e^{-x}} = 2\sigma(2x) - 1$
 # maps into $(-1, 1)$ and is centred at 0. The quotient rule gives
@@ -314,12 +363,14 @@ plt.show()
 # gradient. Make both branches finite, for example by feeding each exponential
 # only non-positive numbers.
 #
-# ### Exercise 2.2: `sigmoid` from scratch (2 points)
+# ### Exercise 2: `sigmoid` (2 points)
 #
-# Implement $\sigma$ with elementary tensor operations (`torch.exp`,
-# `torch.where`, arithmetic), without `torch.sigmoid` and friends. It must be
-# stable: finite values **and finite autograd gradients** for every finite
-# input.
+# Implement $\sigma$ from scratch with elementary tensor operations
+# (`torch.exp`, `torch.where`, arithmetic). The tests forbid the group
+# `SIGMOIDS` of `dlcourse.checks`: `torch.sigmoid`, `Tensor.sigmoid`,
+# `torch.special.expit`, `torch.nn.functional.sigmoid`, `logsigmoid` and `silu`,
+# and scipy's `expit`. It must be stable: finite values **and finite autograd
+# gradients** for every finite input, in float32 and float64.
 
 # %% grade_id="ch02-sigmoid"
 def sigmoid(x):
@@ -337,8 +388,9 @@ def sigmoid(x):
         from differentiable torch operations, so autograd can differentiate
         it, and the gradient it gets is finite too (0 at +-1000, not nan).
 
-    Do not call torch.sigmoid, Tensor.sigmoid, torch.special.expit or
-    torch.nn.functional.sigmoid, logsigmoid or silu.
+    Do not call torch.sigmoid, Tensor.sigmoid(_), torch.special.expit,
+    torch.nn.functional.sigmoid, logsigmoid or silu, or scipy.special.expit
+    (the group SIGMOIDS of dlcourse.checks).
     """
     ### BEGIN SOLUTION
     positive = x >= 0
@@ -352,55 +404,74 @@ def sigmoid(x):
 print(sigmoid(torch.tensor([-1000.0, -2.0, 0.0, 2.0, 1000.0])))
 
 # %% grade_id="ch02-sigmoid-tests" points=2
-"""sigmoid: == torch.sigmoid; finite values and gradients at +-1000; no built-in."""
+"""sigmoid: == 1 / (1 + exp(-x)) to full relative precision (sigmoid(-30) too);
+finite values and autograd gradients at +-1000 (float64) and +-1e4 (float32 on
+the device); any shape, 0-d included; x unchanged; no built-in sigmoid."""
 x = torch.tensor([-30.0, -2.0, 0.0, 3.0], dtype=torch.float64)
-got = sigmoid(x)
+x_before = x.clone()
+with forbid(*SIGMOIDS):
+    got = sigmoid(x)
 expected = torch.tensor([1 / (1 + math.exp(-v)) for v in x.tolist()],
                         dtype=torch.float64)
 # sigmoid(-30) is about 9.4e-14: it must keep its relative precision, not become 0
 assert_close(got, expected, rtol=1e-10, atol=0, name="sigmoid([-30, -2, 0, 3])")
+assert torch.equal(x, x_before), "sigmoid modified its input x"
+with forbid(*SIGMOIDS):
+    got = sigmoid(torch.tensor(0.5, dtype=torch.float64))  # 0-d
+assert_close(got, torch.tensor(1 / (1 + math.exp(-0.5)), dtype=torch.float64),
+             rtol=1e-10, atol=0, name="sigmoid(0-d tensor 0.5)")
 big = torch.tensor([-1000.0, 1000.0], dtype=torch.float64, requires_grad=True)
-got = sigmoid(big)
+with forbid(*SIGMOIDS):
+    got = sigmoid(big)
 assert_close(got, torch.tensor([0.0, 1.0], dtype=torch.float64), atol=1e-12,
              name="sigmoid([-1000, 1000]) (an exp overflowed?)")
 (grad,) = torch.autograd.grad(got.sum(), big)
 assert_close(grad, torch.zeros(2, dtype=torch.float64), atol=1e-12,
              name="autograd gradient of your sigmoid at [-1000, 1000] "
                   "(nan means an intermediate overflowed to inf)")
+x32 = torch.tensor([[-1e4, -100.0, -30.0], [0.0, 30.0, 1e4]], device=device,
+                   requires_grad=True)  # float32 on the device
+with forbid(*SIGMOIDS):
+    got = sigmoid(x32)
+assert got.dtype == x32.dtype and got.device == x32.device, (
+    f"expected dtype {x32.dtype} on {x32.device}, got {got.dtype} on {got.device}")
+# atol: float32 values below 1e-38 are subnormal, with few significant bits
+assert_close(got, torch.sigmoid(x32), rtol=1e-5, atol=1e-37,
+             name="sigmoid(float32 x of shape (2, 3) on device)")
+(grad,) = torch.autograd.grad(got.sum(), x32)
+assert bool(torch.isfinite(grad).all()), (
+    f"autograd gradient of your sigmoid in float32 is not finite: {grad}")
 ### BEGIN HIDDEN TESTS
-FORBIDDEN = ("torch.sigmoid", "torch.Tensor.sigmoid", "torch.Tensor.sigmoid_",
-             "torch.special.expit", "torch.nn.functional.sigmoid",
-             "torch.nn.functional.logsigmoid", "torch.nn.functional.silu")
-gen = torch.Generator().manual_seed(3)
-for shape in [(7,), (3, 5), (2, 3, 4), ()]:
-    t = 10 * torch.randn(shape, generator=gen, dtype=torch.float64)
-    saved = t.clone()
-    with forbid(*FORBIDDEN):
-        out = sigmoid(t)
-    assert_close(out, torch.sigmoid(t), rtol=1e-10, atol=0,
-                 name=f"sigmoid(x of shape {shape})")
-    assert torch.equal(t, saved), "sigmoid modified its input x"
+_gen = torch.Generator().manual_seed(3)
+for _shape in [(7,), (3, 5), (2, 3, 4), ()]:
+    _t = 10 * torch.randn(_shape, generator=_gen, dtype=torch.float64)
+    _saved = _t.clone()
+    with forbid(*SIGMOIDS):
+        _out = sigmoid(_t)
+    assert_close(_out, torch.sigmoid(_t), rtol=1e-10, atol=0,
+                 name=f"sigmoid(x of shape {_shape})")
+    assert torch.equal(_t, _saved), "sigmoid modified its input x"
 # float64 stays on the CPU: not every accelerator supports it (Apple's MPS does not)
-for dtype, device in [(torch.float32, DEVICE), (torch.float64, torch.device("cpu"))]:
-    t = torch.tensor([-1e4, -1000.0, -100.0, -30.0, 0.0, 30.0, 100.0, 1000.0, 1e4],
-                     dtype=dtype, device=device, requires_grad=True)
-    with forbid(*FORBIDDEN):
-        out = sigmoid(t)
-    assert out.dtype == dtype and out.device == t.device, (
-        f"expected dtype {dtype} on {t.device}, got {out.dtype} on {out.device}")
-    # atol: float32 values below 1e-38 are subnormal, with few significant bits
-    assert_close(out, torch.sigmoid(t), rtol=1e-6, atol=1e-37,
-                 name=f"sigmoid at extreme values ({dtype})")
-    (g,) = torch.autograd.grad(out.sum(), t)
-    assert bool(torch.isfinite(g).all()), (
-        f"autograd gradient of your sigmoid is not finite ({dtype}): {g}")
+for _dtype, _dev in [(torch.float32, device), (torch.float64, torch.device("cpu"))]:
+    _t = torch.tensor([-1e4, -1000.0, -100.0, -30.0, 0.0, 30.0, 100.0, 1000.0, 1e4],
+                      dtype=_dtype, device=_dev, requires_grad=True)
+    with forbid(*SIGMOIDS):
+        _out = sigmoid(_t)
+    assert _out.dtype == _dtype and _out.device == _t.device, (
+        f"expected dtype {_dtype} on {_t.device}, got {_out.dtype} on {_out.device}")
+    assert_close(_out, torch.sigmoid(_t), rtol=1e-5, atol=1e-37,
+                 name=f"sigmoid at extreme values ({_dtype})")
+    (_g,) = torch.autograd.grad(_out.sum(), _t)
+    assert bool(torch.isfinite(_g).all()), (
+        f"autograd gradient of your sigmoid is not finite ({_dtype}): {_g}")
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 2.3: `sigmoid_derivative` (1 point)
+# ### Exercise 3: `sigmoid_derivative` (1 point)
 #
 # Use $\sigma' = \sigma(1 - \sigma)$. You may call your `sigmoid` (or
-# `torch.sigmoid`), but not autograd: the tests compare your formula *with*
+# `torch.sigmoid`), but not autograd (the group `AUTOGRAD`: `backward`,
+# `torch.autograd.grad`, `torch.func`...): the tests compare your formula *with*
 # autograd. Because $\sigma$ is stable, so is this formula; the equal-on-paper
 # $e^{-x} / (1 + e^{-x})^2$ is not (`inf / inf` at $x = -1000$).
 
@@ -414,7 +485,8 @@ def sigmoid_derivative(x):
     Returns:
         Tensor of the same shape, dtype and device as x, with values in
         [0, 0.25] (0.25 at x = 0). Finite for every finite input: 0 at +-1000,
-        not nan. No autograd (backward, torch.autograd.grad, torch.func).
+        not nan. No autograd (the group AUTOGRAD of dlcourse.checks: backward,
+        torch.autograd.grad, torch.func...).
     """
     ### BEGIN SOLUTION
     s = sigmoid(x)
@@ -423,34 +495,55 @@ def sigmoid_derivative(x):
 
 
 # %% grade_id="ch02-sigmoid-derivative-tests" points=1
-"""sigmoid_derivative: equals autograd's derivative of sigmoid; finite at +-1000."""
+"""sigmoid_derivative: s * (1 - s), equal to autograd's derivative of sigmoid; finite
+at +-1000; any shape, 0-d included; x unchanged; float32 on the device kept; no
+autograd inside."""
 x = torch.tensor([-1000.0, -2.0, 0.0, 1.0, 1000.0], dtype=torch.float64)
-got = sigmoid_derivative(x)
+with forbid(*AUTOGRAD):
+    got = sigmoid_derivative(x)
 s = [1 / (1 + math.exp(-v)) if v > -700 else 0.0 for v in x.tolist()]
 expected = torch.tensor([v * (1 - v) for v in s], dtype=torch.float64)
 assert_close(got, expected, rtol=1e-10, atol=1e-15,
              name="sigmoid_derivative([-1000, -2, 0, 1, 1000]) (expected s * (1 - s))")
+# vs autograd, with AUTOGRAD forbidden inside; x must come back unchanged
+assert_derivative_close(sigmoid_derivative, torch.sigmoid,
+                        torch.linspace(-6, 6, 12, dtype=torch.float64).reshape(3, 4),
+                        forbidden=AUTOGRAD, rtol=1e-9, atol=1e-14,
+                        name="sigmoid_derivative(x of shape (3, 4)) vs autograd")
+assert_derivative_close(sigmoid_derivative, torch.sigmoid,
+                        torch.tensor(-0.7, dtype=torch.float64), forbidden=AUTOGRAD,
+                        rtol=1e-9, atol=1e-14, name="sigmoid_derivative(0-d -0.7)")
+x32 = torch.tensor([-1e4, -100.0, 0.0, 100.0, 1e4], device=device)  # float32
+with forbid(*AUTOGRAD):
+    got = sigmoid_derivative(x32)
+assert got.dtype == x32.dtype and got.device == x32.device, (
+    f"expected dtype {x32.dtype} on {x32.device}, got {got.dtype} on {got.device}")
+assert_close(got, torch.tensor([0.0, 0.0, 0.25, 0.0, 0.0], device=device),
+             rtol=1e-6, atol=1e-7, name="sigmoid_derivative at extreme float32 values")
 ### BEGIN HIDDEN TESTS
-gen = torch.Generator().manual_seed(4)
-for shape in [(7,), (3, 5), ()]:
-    t = 8 * torch.randn(shape, generator=gen, dtype=torch.float64)
-    assert_derivative_close(sigmoid_derivative, torch.sigmoid, t,
-                            forbidden=AUTOGRAD_APIS, rtol=1e-9, atol=1e-14,
-                            name=f"sigmoid_derivative(x of shape {shape}) vs autograd")
-t = torch.tensor([-1e4, -100.0, 0.0, 100.0, 1e4], device=DEVICE)  # float32
-out = sigmoid_derivative(t)
-assert out.dtype == t.dtype and out.device == t.device, (
-    f"expected dtype {t.dtype} on {t.device}, got {out.dtype} on {out.device}")
-assert_close(out, torch.tensor([0.0, 0.0, 0.25, 0.0, 0.0], device=DEVICE), atol=1e-7,
-             name="sigmoid_derivative at extreme float32 values")
+_gen = torch.Generator().manual_seed(4)
+for _shape in [(7,), (3, 5), (2, 1, 3), ()]:
+    _t = 8 * torch.randn(_shape, generator=_gen, dtype=torch.float64)
+    assert_derivative_close(sigmoid_derivative, torch.sigmoid, _t,
+                            forbidden=AUTOGRAD, rtol=1e-9, atol=1e-14,
+                            name=f"sigmoid_derivative(x of shape {_shape}) vs autograd")
+_t = 30 * torch.randn(4, 3, generator=_gen).to(device)  # float32
+with forbid(*AUTOGRAD):
+    _out = sigmoid_derivative(_t)
+assert _out.dtype == _t.dtype and _out.device == _t.device, (
+    f"expected dtype {_t.dtype} on {_t.device}, got {_out.dtype} on {_out.device}")
+_s = torch.sigmoid(_t.cpu().double())  # a float64 reference, on the CPU
+assert_close(_out, (_s * (1 - _s)).float(), rtol=1e-4, atol=1e-5,
+             name="sigmoid_derivative(float32 x of shape (4, 3))")
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 2.4: `relu_derivative` (1 point)
+# ### Exercise 4: `relu_derivative` (1 point)
 #
 # Return 1 where $x > 0$ and 0 elsewhere, **including at exactly $x = 0$**
 # (PyTorch's choice). Return it in the dtype of `x`: a boolean mask, or a
 # `.float()` that silently turns float64 into float32, is a different tensor.
+# Autograd is forbidden here too.
 
 # %% grade_id="ch02-relu-derivative"
 def relu_derivative(x):
@@ -462,7 +555,8 @@ def relu_derivative(x):
     Returns:
         Tensor of the same shape, dtype and device as x: 1 where x > 0 and 0
         where x <= 0. At x == 0 (and -0.0) the value is 0, the subgradient
-        that PyTorch's autograd uses for relu.
+        that PyTorch's autograd uses for relu. No autograd (the group AUTOGRAD
+        of dlcourse.checks).
     """
     ### BEGIN SOLUTION
     return (x > 0).to(x.dtype)
@@ -470,28 +564,46 @@ def relu_derivative(x):
 
 
 # %% grade_id="ch02-relu-derivative-tests" points=1
-"""relu_derivative: 1 for x > 0, 0 for x <= 0 (0 at zero, like autograd), dtype kept."""
-x = torch.tensor([-2.0, 0.0, 3.0], dtype=torch.float64)
-got = relu_derivative(x)
-assert_close(got, torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64),
-             name="relu_derivative([-2, 0, 3]) (float64 in, float64 out; 0 at x = 0)")
+"""relu_derivative: 1 for x > 0, 0 for x <= 0 (0 at 0 and -0.0, like autograd);
+dtype (float64, float32) and device kept; any shape, 0-d included; x unchanged; no
+autograd inside."""
+x = torch.tensor([-2.0, -0.0, 0.0, 3.0], dtype=torch.float64)
+with forbid(*AUTOGRAD):
+    got = relu_derivative(x)
+assert_close(got, torch.tensor([0.0, 0.0, 0.0, 1.0], dtype=torch.float64),
+             name="relu_derivative([-2, -0., 0, 3]) (float64 in, float64 out; "
+                  "0 at x = 0)")
+assert_derivative_close(relu_derivative, torch.relu,
+                        torch.tensor([[0.5, 0.0], [-1.5, 2.0], [0.0, -0.5]],
+                                     dtype=torch.float64),
+                        forbidden=AUTOGRAD, name="relu_derivative(x of shape (3, 2))")
+assert_derivative_close(relu_derivative, torch.relu, torch.tensor(0.0),
+                        forbidden=AUTOGRAD, name="relu_derivative(0-d 0.0)")
+x32 = torch.tensor([-0.0, 0.0, -1e-30, 1e-30], device=device)  # float32
+with forbid(*AUTOGRAD):
+    got = relu_derivative(x32)
+assert got.dtype == x32.dtype and got.device == x32.device, (
+    f"expected dtype {x32.dtype} on {x32.device}, got {got.dtype} on {got.device}")
+assert_close(got, torch.tensor([0.0, 0.0, 0.0, 1.0], device=device),
+             name="relu_derivative([-0., 0., -1e-30, 1e-30]) in float32 on device")
 ### BEGIN HIDDEN TESTS
-gen = torch.Generator().manual_seed(5)
-cases = [((7,), torch.float64), ((3, 5), torch.float32), ((), torch.float64)]
-for shape, dtype in cases:
+_gen = torch.Generator().manual_seed(5)
+for _shape, _dtype in [((7,), torch.float64), ((3, 5), torch.float32),
+                       ((2, 2, 3), torch.float64), ((), torch.float64)]:
     # rounding to halves puts many exact zeros in the input
-    t = (2 * torch.randn(shape, generator=gen)).round().div(2).to(dtype)
-    assert_derivative_close(relu_derivative, torch.relu, t, forbidden=AUTOGRAD_APIS,
-                            name=f"relu_derivative(x of shape {shape}, {dtype})")
-t = torch.tensor([-0.0, 0.0, -1e-30, 1e-30], device=DEVICE)
-out = relu_derivative(t)
-assert out.device == t.device, f"expected device {t.device}, got {out.device}"
-assert_close(out, torch.tensor([0.0, 0.0, 0.0, 1.0], device=DEVICE),
-             name="relu_derivative([-0., 0., -1e-30, 1e-30])")
+    _t = (2 * torch.randn(_shape, generator=_gen)).round().div(2).to(_dtype)
+    assert_derivative_close(relu_derivative, torch.relu, _t, forbidden=AUTOGRAD,
+                            name=f"relu_derivative(x of shape {_shape}, {_dtype})")
+_t = (torch.randn(4, 5, generator=_gen).round()).to(device)  # float32 with zeros
+with forbid(*AUTOGRAD):
+    _out = relu_derivative(_t)
+assert _out.dtype == _t.dtype and _out.device == _t.device, (
+    f"expected dtype {_t.dtype} on {_t.device}, got {_out.dtype} on {_out.device}")
+assert_close(_out, (_t > 0).to(_t.dtype), name="relu_derivative(float32 x on device)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 2.5: `tanh_derivative` (1 point)
+# ### Exercise 5: `tanh_derivative` (1 point)
 #
 # Use $\tanh'(x) = 1 - \tanh^2(x)$. Here `torch.tanh` is allowed (it is stable;
 # a tanh written with `torch.exp` gives `inf / inf` at $x = 1000$), autograd is
@@ -507,8 +619,8 @@ def tanh_derivative(x):
     Returns:
         Tensor of the same shape, dtype and device as x, with values in [0, 1]
         (1 at x = 0). Finite for every finite input: 0 at +-1000, not nan.
-        torch.tanh is allowed; autograd (backward, torch.autograd.grad,
-        torch.func) is not.
+        torch.tanh is allowed; autograd (the group AUTOGRAD of dlcourse.checks:
+        backward, torch.autograd.grad, torch.func...) is not.
     """
     ### BEGIN SOLUTION
     return 1 - torch.tanh(x) ** 2
@@ -516,26 +628,45 @@ def tanh_derivative(x):
 
 
 # %% grade_id="ch02-tanh-derivative-tests" points=1
-"""tanh_derivative: equals autograd's derivative of tanh; finite at +-1000."""
+"""tanh_derivative: 1 - tanh^2, equal to autograd's derivative of tanh; finite at
++-1000; any shape, 0-d included; x unchanged; float32 on the device kept; no
+autograd inside."""
 x = torch.tensor([-1000.0, -1.5, 0.0, 0.5, 1000.0], dtype=torch.float64)
-got = tanh_derivative(x)
+with forbid(*AUTOGRAD):
+    got = tanh_derivative(x)
 expected = torch.tensor([1 - math.tanh(v) ** 2 for v in x.tolist()],
                         dtype=torch.float64)
 assert_close(got, expected, rtol=1e-10, atol=1e-15,
              name="tanh_derivative([-1000, -1.5, 0, 0.5, 1000]) (expected 1 - tanh^2)")
+assert_derivative_close(tanh_derivative, torch.tanh,
+                        torch.linspace(-3, 3, 12, dtype=torch.float64).reshape(4, 3),
+                        forbidden=AUTOGRAD, rtol=1e-9, atol=1e-14,
+                        name="tanh_derivative(x of shape (4, 3)) vs autograd")
+assert_derivative_close(tanh_derivative, torch.tanh,
+                        torch.tensor(0.3, dtype=torch.float64), forbidden=AUTOGRAD,
+                        rtol=1e-9, atol=1e-14, name="tanh_derivative(0-d 0.3)")
+x32 = torch.tensor([-1e4, -100.0, 0.0, 100.0, 1e4], device=device)  # float32
+with forbid(*AUTOGRAD):
+    got = tanh_derivative(x32)
+assert got.dtype == x32.dtype and got.device == x32.device, (
+    f"expected dtype {x32.dtype} on {x32.device}, got {got.dtype} on {got.device}")
+assert_close(got, torch.tensor([0.0, 0.0, 1.0, 0.0, 0.0], device=device),
+             rtol=1e-6, atol=1e-7, name="tanh_derivative at extreme float32 values")
 ### BEGIN HIDDEN TESTS
-gen = torch.Generator().manual_seed(6)
-for shape in [(7,), (3, 5), ()]:
-    t = 3 * torch.randn(shape, generator=gen, dtype=torch.float64)
-    assert_derivative_close(tanh_derivative, torch.tanh, t, forbidden=AUTOGRAD_APIS,
+_gen = torch.Generator().manual_seed(6)
+for _shape in [(7,), (3, 5), (2, 1, 3), ()]:
+    _t = 3 * torch.randn(_shape, generator=_gen, dtype=torch.float64)
+    assert_derivative_close(tanh_derivative, torch.tanh, _t, forbidden=AUTOGRAD,
                             rtol=1e-9, atol=1e-14,
-                            name=f"tanh_derivative(x of shape {shape}) vs autograd")
-t = torch.tensor([-1e4, -100.0, 0.0, 100.0, 1e4], device=DEVICE)  # float32
-out = tanh_derivative(t)
-assert out.dtype == t.dtype and out.device == t.device, (
-    f"expected dtype {t.dtype} on {t.device}, got {out.dtype} on {out.device}")
-assert_close(out, torch.tensor([0.0, 0.0, 1.0, 0.0, 0.0], device=DEVICE), atol=1e-7,
-             name="tanh_derivative at extreme float32 values")
+                            name=f"tanh_derivative(x of shape {_shape}) vs autograd")
+_t = 2 * torch.randn(4, 3, generator=_gen).to(device)  # float32
+with forbid(*AUTOGRAD):
+    _out = tanh_derivative(_t)
+assert _out.dtype == _t.dtype and _out.device == _t.device, (
+    f"expected dtype {_t.dtype} on {_t.device}, got {_out.dtype} on {_out.device}")
+_ref = 1 - torch.tanh(_t.cpu().double()) ** 2  # a float64 reference, on the CPU
+assert_close(_out, _ref.float(), rtol=1e-4, atol=1e-5,
+             name="tanh_derivative(float32 x of shape (4, 3))")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -778,7 +909,7 @@ for name, out in [("naive sigmoid", naive), ("torch.sigmoid", torch.sigmoid(x)),
 # the bar does not depend on the scale of $f$: in float64, around $10^{-7}$ or
 # less is correct, $10^{-3}$ or more means a bug.
 #
-# ### Exercise 2.6: `numerical_gradient` (2 points)
+# ### Exercise 6: `numerical_gradient` (2 points)
 #
 # `f` maps a whole tensor to a scalar (it is *not* elementwise), so perturb one
 # entry at a time and call `f` on a tensor of `x`'s shape. Two traps:
@@ -789,6 +920,9 @@ for name, out in [("naive sigmoid", naive), ("torch.sigmoid", torch.sigmoid(x)),
 #   `x` only when `x` is contiguous; otherwise it is a copy, and writing into it
 #   does not change `x`. Build the perturbed inputs so that they do not depend
 #   on the memory layout.
+#
+# Autograd (the group `AUTOGRAD`) is forbidden: the point is a checker that does
+# not trust it.
 
 # %% grade_id="ch02-numerical-gradient"
 def numerical_gradient(f, x, eps=1e-6):
@@ -798,17 +932,18 @@ def numerical_gradient(f, x, eps=1e-6):
     e_i is 1 at position i (of any number of dimensions) and 0 elsewhere.
 
     Args:
-        f: a function from a tensor of x's shape, dtype and device to a scalar:
-            a 0-d tensor (or a Python float). Not elementwise: it may mix all
-            entries, so always call it on a whole tensor of x's shape.
+        f: a function from a tensor of x's shape, dtype and device to a 0-d
+            tensor. Not elementwise: it may mix all entries, so always call it
+            on a whole tensor of x's shape.
         x: floating-point tensor of any shape (0-d included) and any memory
             layout (it may be non-contiguous, such as a transpose); it does not
             require grad. On return x holds exactly its original values.
         eps: the step, a positive Python float (the default suits float64).
 
     Returns:
-        Tensor of the same shape, dtype and device as x. f is called
-        2 * x.numel() times.
+        Tensor of the same shape, dtype and device as x (f is called
+        2 * x.numel() times). No autograd (the group AUTOGRAD of
+        dlcourse.checks).
     """
     ### BEGIN SOLUTION
     flat = x.detach().reshape(-1)  # row-major order, whatever x's layout
@@ -829,50 +964,84 @@ x = torch.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=torch.float64)
 print(numerical_gradient(lambda t: (t**2).sum(), x))
 
 # %% grade_id="ch02-numerical-gradient-tests" points=2
-"""numerical_gradient: central differences per entry, any shape/layout, x unchanged."""
+"""numerical_gradient: the central formula per entry (3 x^2 + eps^2 for sum(x**3));
+matches autograd on any shape (0-d included) and layout (a transpose); x unchanged;
+float64 and float32 on the device kept; no autograd inside."""
 x = torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64)
 x_before = x.clone()
-got = numerical_gradient(lambda t: (t**2).sum(), x)
+with forbid(*AUTOGRAD):
+    got = numerical_gradient(lambda t: (t**2).sum(), x)
 assert torch.equal(x, x_before), (
     f"numerical_gradient changed x: it was {x_before.tolist()}, now {x.tolist()}")
 # central differences are exact for quadratics, up to rounding (about 1e-9 here)
 assert_close(got, 2 * x, rtol=1e-8, atol=1e-8, name="numerical_gradient(sum(x**2), x)")
+# sum(x**3) with a large eps pins the formula down: 3 x^2 + eps^2 exactly
+with forbid(*AUTOGRAD):
+    got = numerical_gradient(lambda t: (t**3).sum(), x, eps=0.1)
+assert_close(got, 3 * x**2 + 0.01, rtol=1e-10, atol=1e-12,
+             name="numerical_gradient(sum(x**3), x, eps=0.1) (expected 3 x^2 + eps^2)")
 M = torch.tensor([[1.0, -1.0, 2.0], [0.5, 3.0, -2.0]], dtype=torch.float64)
-got = numerical_gradient(lambda t: (M * t).sum(), torch.zeros_like(M))
+with forbid(*AUTOGRAD):
+    got = numerical_gradient(lambda t: (M * t).sum(), torch.zeros_like(M))
 assert_close(got, M, rtol=1e-8, atol=1e-8, name="numerical_gradient(sum(M * x), x)")
+# a transpose is non-contiguous: x.reshape(-1) is then a copy, not a view of x
+B = torch.tensor([[1.0, 2.0], [-1.0, 0.5], [3.0, -2.0]], dtype=torch.float64)
+xt = torch.tensor([[0.5, -1.0, 2.0, 1.5], [1.0, 0.0, -0.5, 2.0],
+                   [-2.0, 1.0, 0.5, -1.5]], dtype=torch.float64).t()  # (4, 3)
+xt_before = xt.clone()
+with forbid(*AUTOGRAD):
+    got = numerical_gradient(lambda t: ((t @ B) ** 2).sum(), xt)
+assert torch.equal(xt, xt_before), "numerical_gradient changed a transposed x"
+assert_close(got, 2 * (xt @ B) @ B.T, rtol=1e-6, atol=1e-7,
+             name="numerical_gradient(sum((x @ B)**2), x transposed, shape (4, 3))")
+x0 = torch.tensor(0.7, dtype=torch.float64)  # 0-d
+with forbid(*AUTOGRAD):
+    got = numerical_gradient(lambda t: t**3 + torch.exp(t), x0)
+assert_close(got, 3 * x0**2 + torch.exp(x0), rtol=1e-7, atol=1e-8,
+             name="numerical_gradient(x**3 + exp(x), 0-d x = 0.7)")
+x32 = torch.linspace(-1, 1, 6, device=device).reshape(2, 3)  # float32
+with forbid(*AUTOGRAD):
+    got = numerical_gradient(lambda t: (t**2).sum(), x32, eps=1e-2)
+assert got.dtype == x32.dtype and got.device == x32.device, (
+    f"expected dtype {x32.dtype} on {x32.device}, got {got.dtype} on {got.device}")
+assert_close(got, 2 * x32, rtol=1e-3, atol=1e-3,
+             name="numerical_gradient(sum(x**2), float32 x on device, eps=1e-2)")
 ### BEGIN HIDDEN TESTS
-# sum(t**3) with a large eps pins the formula down: 3 t^2 + eps^2 exactly.
-grid = torch.tensor([-1.5, 0.0, 2.0], dtype=torch.float64)
-assert_close(numerical_gradient(lambda t: (t**3).sum(), grid, eps=0.1),
-             3 * grid**2 + 0.01, rtol=1e-10, atol=1e-12,
-             name="numerical_gradient(sum(x**3), x, eps=0.1)")
-gen = torch.Generator().manual_seed(7)
-B = torch.randn(3, 5, generator=gen, dtype=torch.float64)
-cases = [  # (function, input): f mixes entries and needs the input's shape
+_grid = torch.tensor([[-1.5, 0.0], [2.0, 0.5]], dtype=torch.float64)
+with forbid(*AUTOGRAD):
+    _out = numerical_gradient(lambda t: (t**3).sum(), _grid, eps=0.2)
+assert_close(_out, 3 * _grid**2 + 0.04, rtol=1e-10, atol=1e-12,
+             name="numerical_gradient(sum(x**3), x, eps=0.2)")
+_gen = torch.Generator().manual_seed(7)
+_B = torch.randn(3, 5, generator=_gen, dtype=torch.float64)
+_cases = [  # (function, input): f mixes entries and needs the input's shape
     (lambda t: (torch.sin(t) * t.flip(-1)).sum() + t.prod(),
-     torch.randn(3, 5, generator=gen, dtype=torch.float64)),
-    (lambda t: (t @ B).pow(2).sum(),  # a transpose: non-contiguous, shape (4, 3)
-     torch.randn(3, 4, generator=gen, dtype=torch.float64).t()),
-    (lambda t: torch.logsumexp(t, dim=-1).sum(),
-     torch.randn(2, 3, 4, generator=gen, dtype=torch.float64)[:, :, ::2]),
-    (lambda t: t**3 + torch.exp(t), torch.tensor(0.7, dtype=torch.float64)),
+     torch.randn(3, 5, generator=_gen, dtype=torch.float64)),
+    (lambda t: (t @ _B).pow(2).sum(),  # a transpose: non-contiguous, shape (4, 3)
+     torch.randn(3, 4, generator=_gen, dtype=torch.float64).t()),
+    (lambda t: torch.logsumexp(t, dim=-1).sum(),  # a strided slice
+     torch.randn(2, 3, 4, generator=_gen, dtype=torch.float64)[:, :, ::2]),
+    (lambda t: torch.sin(t) * t, torch.tensor(-1.3, dtype=torch.float64)),
     (lambda t: (t * t.roll(1)).sum(),  # a single entry
-     torch.randn(1, generator=gen, dtype=torch.float64)),
+     torch.randn(1, generator=_gen, dtype=torch.float64)),
 ]
-for f, t in cases:
-    saved = t.clone()
-    out = numerical_gradient(f, t)
-    leaf = t.clone().requires_grad_(True)
-    (want,) = torch.autograd.grad(f(leaf), leaf)
-    assert_close(out, want, rtol=1e-6, atol=1e-8,
-                 name=f"numerical_gradient vs autograd, x of shape {tuple(t.shape)}")
-    assert torch.equal(t, saved), (
-        f"numerical_gradient changed x (shape {tuple(t.shape)})")
-t = torch.linspace(-1, 1, 6, device=DEVICE).reshape(2, 3)  # float32
-out = numerical_gradient(lambda t: (t**2).sum(), t, eps=1e-2)
-assert out.dtype == t.dtype and out.device == t.device, (
-    f"expected dtype {t.dtype} on {t.device}, got {out.dtype} on {out.device}")
-assert_close(out, 2 * t, rtol=1e-3, atol=1e-3, name="numerical_gradient in float32")
+for _f, _t in _cases:
+    _saved = _t.clone()
+    with forbid(*AUTOGRAD):
+        _out = numerical_gradient(_f, _t)
+    _leaf = _t.clone().requires_grad_(True)
+    (_want,) = torch.autograd.grad(_f(_leaf), _leaf)
+    assert_close(_out, _want, rtol=1e-6, atol=1e-7,
+                 name=f"numerical_gradient vs autograd, x of shape {tuple(_t.shape)}")
+    assert torch.equal(_t, _saved), (
+        f"numerical_gradient changed x (shape {tuple(_t.shape)})")
+_t = torch.linspace(-1, 1, 12, device=device).reshape(3, 4).t()  # float32, (4, 3)
+with forbid(*AUTOGRAD):
+    _out = numerical_gradient(lambda t: (t**3).sum(), _t, eps=1e-2)
+assert _out.dtype == _t.dtype and _out.device == _t.device, (
+    f"expected dtype {_t.dtype} on {_t.device}, got {_out.dtype} on {_out.device}")
+assert_close(_out, 3 * _t**2 + 1e-4, rtol=1e-3, atol=1e-3,  # 3 x^2 + eps^2
+             name="numerical_gradient(sum(x**3), float32 transposed x on device)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -959,14 +1128,17 @@ print(f"n = {x.numel()}: finite differences {t_numeric * 1e3:.0f} ms, "
 # all $N K$ entries (as in `torch.nn.functional.mse_loss`), and that the
 # biases, shared by every example, collect a sum over the batch.
 #
-# ### Exercise 2.7: `two_layer_backward` (3 points)
+# ### Exercise 7: `two_layer_backward` (3 points)
+#
+# Matrix products, `torch.relu` and elementwise operations are all allowed;
+# autograd (the group `AUTOGRAD`) is not.
 
 # %% grade_id="ch02-two-layer-backward"
 def two_layer_backward(x, y, W1, b1, W2, b2):
     """Gradients of a two-layer ReLU network's MSE loss, by hand (no autograd).
 
-    N is the batch size, D the number of input features, H the number of
-    hidden units and K the number of outputs. The network and loss are
+    N >= 1 is the batch size, D the number of input features, H the number
+    of hidden units and K the number of outputs. The network and loss are
 
         a     = x @ W1.T + b1             # (N, H)
         h     = relu(a)                   # (N, H)
@@ -987,7 +1159,8 @@ def two_layer_backward(x, y, W1, b1, W2, b2):
         dict with exactly the keys "W1", "b1", "W2", "b2": the gradient of
         loss with respect to that parameter, with the parameter's shape and
         the inputs' dtype and device. relu'(0) is taken as 0, as autograd
-        does. No autograd (backward, torch.autograd.grad, torch.func).
+        does. No autograd (the group AUTOGRAD of dlcourse.checks: backward,
+        torch.autograd.grad, torch.func...).
     """
     ### BEGIN SOLUTION
     a = x @ W1.T + b1  # (N, H)
@@ -1023,42 +1196,26 @@ for k in params:
     print(f"{k}: shape {tuple(mine[k].shape)}, max |mine - autograd| = {diff:.1e}")
 
 # %% grade_id="ch02-two-layer-backward-tests" points=3
-"""two_layer_backward: keys, shapes and values match autograd; no autograd inside."""
-gen = torch.Generator().manual_seed(1)
-N, D, H, K = 4, 3, 5, 2
-x = torch.randn(N, D, generator=gen, dtype=torch.float64)
-y = torch.randn(N, K, generator=gen, dtype=torch.float64)
-params = {"W1": torch.randn(H, D, generator=gen, dtype=torch.float64),
-          "b1": torch.randn(H, generator=gen, dtype=torch.float64),
-          "W2": torch.randn(K, H, generator=gen, dtype=torch.float64),
-          "b2": torch.randn(K, generator=gen, dtype=torch.float64)}
-grads = two_layer_backward(x, y, **params)
-assert isinstance(grads, dict) and set(grads) == {"W1", "b1", "W2", "b2"}, (
-    f"expected a dict with keys W1, b1, W2, b2, got {type(grads).__name__} "
-    f"{sorted(grads) if isinstance(grads, dict) else ''}")
-leaves = {k: v.clone().requires_grad_(True) for k, v in params.items()}
-y_hat = torch.relu(x @ leaves["W1"].T + leaves["b1"]) @ leaves["W2"].T + leaves["b2"]
-torch.nn.functional.mse_loss(y_hat, y).backward()
-for k, p in params.items():
-    assert_shape(grads[k], tuple(p.shape), name=f'grads["{k}"]')
-    assert_close(grads[k], leaves[k].grad, rtol=1e-10, atol=1e-12,
-                 name=f'grads["{k}"] vs autograd')
-### BEGIN HIDDEN TESTS
-def _autograd_reference(inputs, targets, weights):
+"""two_layer_backward: a dict of the 4 gradients with the parameters' shapes, equal
+to autograd's in float64 (distinct sizes, N = 1, exact zeros where relu'(0) = 0
+matters) and in float32 on the device; inputs unchanged; no autograd inside."""
+def autograd_reference(inputs, targets, weights):
+    """The gradients of the same loss, from autograd (outside the exercise)."""
     leaf = {name: w.clone().requires_grad_(True) for name, w in weights.items()}
     hidden = torch.relu(inputs @ leaf["W1"].T + leaf["b1"])
     loss = torch.nn.functional.mse_loss(hidden @ leaf["W2"].T + leaf["b2"], targets)
     return dict(zip(leaf, torch.autograd.grad(loss, list(leaf.values())), strict=True))
 
 
-def _check(inputs, targets, weights, label, rtol=1e-10, atol=1e-12):
+def check_backward(inputs, targets, weights, label, rtol=1e-10, atol=1e-12):
     named = {"x": inputs, "y": targets, **weights}
     copies = {name: t.clone() for name, t in named.items()}
-    with forbid(*AUTOGRAD_APIS):
+    with forbid(*AUTOGRAD):
         out = two_layer_backward(inputs, targets, **weights)
     assert isinstance(out, dict) and set(out) == set(weights), (
-        f"{label}: expected keys W1, b1, W2, b2, got {type(out).__name__}")
-    want = _autograd_reference(inputs, targets, weights)
+        f"{label}: expected a dict with keys W1, b1, W2, b2, got "
+        f"{type(out).__name__} {sorted(out) if isinstance(out, dict) else ''}")
+    want = autograd_reference(inputs, targets, weights)
     for name, w in weights.items():
         assert_shape(out[name], tuple(w.shape), name=f'{label}: grads["{name}"]')
         assert out[name].dtype == w.dtype and out[name].device == w.device, (
@@ -1071,30 +1228,50 @@ def _check(inputs, targets, weights, label, rtol=1e-10, atol=1e-12):
             f"{label}: two_layer_backward modified {name}")
 
 
-gen = torch.Generator().manual_seed(11)
-for n, d, hid, k in [(5, 3, 7, 2), (1, 4, 6, 3), (9, 2, 3, 1), (6, 5, 4, 7)]:
+def random_network(n, d, hid, k, gen):
+    """x (n, d), y (n, k) and the weights, float64 from the generator gen."""
     shapes = {"W1": (hid, d), "b1": (hid,), "W2": (k, hid), "b2": (k,)}
     weights = {name: torch.randn(s, generator=gen, dtype=torch.float64)
                for name, s in shapes.items()}
-    _check(torch.randn(n, d, generator=gen, dtype=torch.float64),
-           torch.randn(n, k, generator=gen, dtype=torch.float64),
-           weights, f"N={n}, D={d}, H={hid}, K={k}")
-# small integers make many pre-activations exactly 0, where relu'(0) = 0 matters
+    return (torch.randn(n, d, generator=gen, dtype=torch.float64),
+            torch.randn(n, k, generator=gen, dtype=torch.float64), weights)
+
+
+gen = torch.Generator().manual_seed(1)
+# distinct sizes N, D, H, K: a transposed gradient cannot have the right shape
+check_backward(*random_network(4, 3, 5, 2, gen), "N=4, D=3, H=5, K=2 (float64)")
+check_backward(*random_network(1, 2, 3, 4, gen), "N=1, D=2, H=3, K=4 (float64)")
+# small integers make pre-activations exactly 0, where relu'(0) = 0 matters
 ints = torch.Generator().manual_seed(12)
 
 
-def _small_ints(*shape):
+def small_ints(*shape):
     return torch.randint(-2, 3, shape, generator=ints).to(torch.float64)
 
 
-weights = {"W1": _small_ints(6, 3), "b1": _small_ints(6), "W2": _small_ints(2, 6),
-           "b2": _small_ints(2)}
-_check(_small_ints(8, 3), _small_ints(8, 2), weights, "exact zeros in a = x W1^T + b1")
-# the same network in float32, on the device in use
-weights = {name: w.float().to(DEVICE) for name, w in weights.items()}
-_check(torch.randn(8, 3, generator=gen).to(DEVICE),
-       torch.randn(8, 2, generator=gen).to(DEVICE),
-       weights, f"float32 on {DEVICE}", rtol=1e-4, atol=1e-5)
+weights = {"W1": small_ints(6, 3), "b1": small_ints(6), "W2": small_ints(2, 6),
+           "b2": small_ints(2)}
+check_backward(small_ints(8, 3), small_ints(8, 2), weights,
+               "exact zeros in a = x W1^T + b1")
+# the same network in float32, on the device in use (cast on the CPU first)
+weights = {name: w.float().to(device) for name, w in weights.items()}
+check_backward(torch.randn(8, 3, generator=gen).to(device),
+               torch.randn(8, 2, generator=gen).to(device),
+               weights, f"float32 on {device}", rtol=1e-4, atol=1e-5)
+### BEGIN HIDDEN TESTS
+_gen = torch.Generator().manual_seed(11)
+for _sizes in [(5, 3, 7, 2), (1, 4, 6, 3), (9, 2, 3, 1), (6, 5, 4, 7)]:
+    check_backward(*random_network(*_sizes, _gen), f"N, D, H, K = {_sizes}")
+_ints = torch.Generator().manual_seed(13)
+_w = {name: torch.randint(-1, 2, s, generator=_ints).to(torch.float64)
+      for name, s in {"W1": (5, 4), "b1": (5,), "W2": (3, 5), "b2": (3,)}.items()}
+check_backward(torch.randint(-1, 2, (7, 4), generator=_ints).to(torch.float64),
+               torch.randint(-1, 2, (7, 3), generator=_ints).to(torch.float64),
+               _w, "exact zeros in a (another network)")
+_x, _y, _w = random_network(6, 4, 5, 3, _gen)
+check_backward(_x.float().to(device), _y.float().to(device),
+               {name: w.float().to(device) for name, w in _w.items()},
+               f"float32 on {device}, N=6, D=4, H=5, K=3", rtol=1e-4, atol=1e-5)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1130,8 +1307,8 @@ print(f"gradient check on W1: relative error {rel_error(mine, numeric):.1e}")
 
 # float32 on the course device for the training itself
 # (cast on the CPU first: some accelerators have no float64)
-params = {k: v.float().to(DEVICE) for k, v in params.items()}
-x, y = x.float().to(DEVICE), y.float().to(DEVICE)
+params = {k: v.float().to(device) for k, v in params.items()}
+x, y = x.float().to(device), y.float().to(device)
 lr, num_steps, losses = 0.02, 2000, []
 for _ in range(num_steps):
     losses.append(mse(params, x, y).item())
@@ -1151,7 +1328,215 @@ plt.show()
 print(f"final training loss {losses[-1]:.4f} (the noise alone gives about 0.01)")
 
 # %% [markdown]
-# ## 2.8 Summary
+# ## 2.8 Softmax and cross-entropy: the gradient $p - y$
+#
+# A classifier with $C$ classes ends with a linear layer that outputs one
+# *logit* per class, $z \in \mathbb{R}^C$. The softmax turns the logits into
+# probabilities and the cross-entropy loss is the negative log-probability of
+# the correct class $y$ (chapter 03 explains where this loss comes from; here we
+# only need its gradient):
+#
+# $$p_j = \frac{e^{z_j}}{\sum_{k=1}^{C} e^{z_k}}, \qquad
+#   \ell(z) = -\log p_y = -z_y + \log \sum_{k=1}^{C} e^{z_k}.$$
+#
+# **Directly.** The second form has two terms, and the derivative of the
+# log-sum-exp is the softmax itself:
+#
+# $$\frac{\partial \ell}{\partial z_j} = -\mathbb{1}[j = y]
+#   + \frac{e^{z_j}}{\sum_k e^{z_k}} = p_j - \mathbb{1}[j = y],
+#   \qquad \nabla_z \ell = p - e_y,$$
+#
+# where $e_y$ is the *one-hot* vector of the target: 1 at position $y$, 0
+# elsewhere.
+#
+# **Through the chain rule.** The quotient rule gives the softmax's Jacobian,
+# $\partial p_i / \partial z_j = p_i\,(\mathbb{1}[i = j] - p_j)$, and
+# $\partial \ell / \partial p_i = -\mathbb{1}[i = y] / p_y$. Only $i = y$
+# survives the sum over $i$:
+#
+# $$\frac{\partial \ell}{\partial z_j}
+#   = \sum_{i=1}^{C} \frac{\partial \ell}{\partial p_i}
+#     \frac{\partial p_i}{\partial z_j}
+#   = -\frac{1}{p_y}\, p_y\,(\mathbb{1}[y = j] - p_j)
+#   = p_j - \mathbb{1}[j = y].$$
+#
+# The $1 / p_y$ cancels on paper. In floating point it does not, if you compute
+# the two steps separately: when $p_y$ underflows to 0 the loss is `inf` and the
+# gradient `nan` (the cell below shows it). That is why PyTorch fuses the two
+# steps into one `cross_entropy` (which computes a log-softmax directly), and
+# why backpropagation implements the fused gradient $p - e_y$.
+#
+# **A batch.** With logits $Z$ of shape $(N, C)$, targets $y_1, \dots, y_N$ and
+# the mean $L = \frac{1}{N} \sum_n \ell_n$ (what
+# `torch.nn.functional.cross_entropy` returns by default), row $n$ of $Z$ only
+# enters $\ell_n$, so
+#
+# $$G_Z = \frac{\partial L}{\partial Z} = \frac{1}{N}\,(P - Y),$$
+#
+# with $P$ the row-wise softmax of $Z$ and $Y$ the $(N, C)$ matrix of one-hot
+# rows. Three things to read off it:
+#
+# - every row of $G_Z$ sums to 0, because both $p$ and $e_y$ sum to 1;
+# - the entry of the correct class is $(p_y - 1) / N \le 0$, every other entry
+#   is $p_j / N \ge 0$: a gradient-descent step raises the correct logit and
+#   lowers each wrong one in proportion to the probability it took;
+# - the entries stay in $[-1/N, 1/N]$ and the gradient is largest when the
+#   prediction is worst ($p_y \to 0$): it does not vanish when the softmax
+#   saturates on a wrong answer.
+
+# %%
+z = torch.tensor([[1e4, 0.0, -1e4]], dtype=torch.float64, requires_grad=True)
+target = torch.tensor([2])  # the class with the smallest logit
+p = torch.softmax(z, dim=1)
+two_step = -torch.log(p[0, 2])
+(g_two_step,) = torch.autograd.grad(two_step, z)
+fused = torch.nn.functional.cross_entropy(z, target)
+(g_fused,) = torch.autograd.grad(fused, z)
+one_hot = torch.nn.functional.one_hot(target, 3).to(z.dtype)
+print(f"p = {p.tolist()}")
+print(f"softmax then -log: loss {two_step.item()}, gradient {g_two_step.tolist()}")
+print(f"cross_entropy:     loss {fused.item()}, gradient {g_fused.tolist()}")
+print(f"p - one_hot:       {(p - one_hot).tolist()}")
+
+# %% [markdown]
+# ### Exercise 8: `softmax_cross_entropy_grad` (2 points)
+#
+# Compute $G_Z = (P - Y) / N$ without autograd (the group `AUTOGRAD` is
+# forbidden). Here the softmax is **allowed**: `torch.softmax`,
+# `torch.log_softmax` and `torch.nn.functional.softmax` are stable (they
+# subtract the row maximum before exponentiating), and chapter 03 has you write
+# a log-softmax yourself. `torch.nn.functional.one_hot` is allowed too: pass it
+# `num_classes=C`, because a batch need not contain every class. Mind the axis
+# of the softmax (over the classes, for each example) and the $1 / N$ of the
+# mean.
+
+# %% grade_id="ch02-softmax-cross-entropy-grad"
+def softmax_cross_entropy_grad(logits, targets):
+    """The gradient of the mean cross-entropy loss with respect to the logits.
+
+    N >= 1 is the batch size and C the number of classes. The loss is
+
+        p    = softmax(logits, dim=1)                         # (N, C)
+        loss = -(1 / N) * (sum over n of log p[n, targets[n]])
+
+    which is torch.nn.functional.cross_entropy(logits, targets) with its
+    default reduction "mean". Its gradient is (p - one_hot(targets)) / N.
+
+    Args:
+        logits: floating-point tensor of shape (N, C) with finite values, as
+            large as 1e4 in absolute value. Not modified.
+        targets: int64 tensor of shape (N,) on the device of logits: the class
+            of each example, in 0 .. C - 1 (a batch need not contain every
+            class). Not modified.
+
+    Returns:
+        Tensor of shape (N, C) with the dtype and device of logits, finite for
+        every finite input (no nan at logits of 1e4). torch.softmax,
+        torch.log_softmax and torch.nn.functional.one_hot are allowed; autograd
+        (the group AUTOGRAD of dlcourse.checks) is not.
+    """
+    ### BEGIN SOLUTION
+    num_examples, num_classes = logits.shape
+    probs = torch.softmax(logits, dim=1)  # (N, C); stable: subtracts the row max
+    one_hot = torch.nn.functional.one_hot(targets, num_classes).to(logits.dtype)
+    return (probs - one_hot) / num_examples
+    ### END SOLUTION
+
+
+# %%
+# Try it: equal logits give p = 1/3 for every class; rows sum to 0.
+grad = softmax_cross_entropy_grad(torch.zeros(2, 3, dtype=torch.float64),
+                                  torch.tensor([0, 2]))
+print(grad, grad.sum(dim=1))
+
+# %% grade_id="ch02-softmax-cross-entropy-grad-tests" points=2
+"""softmax_cross_entropy_grad: (softmax(logits) - one_hot(targets)) / N, equal to
+autograd's gradient of F.cross_entropy in float64 (distinct N and C, N = 1, a class
+absent from the batch), finite at logits of +-1e4; float32 on the device kept;
+inputs unchanged; no autograd inside."""
+def cross_entropy_reference(logits, targets):
+    """Autograd's gradient of the mean cross-entropy (outside the exercise)."""
+    leaf = logits.clone().requires_grad_(True)
+    loss = torch.nn.functional.cross_entropy(leaf, targets)
+    return torch.autograd.grad(loss, leaf)[0]
+
+
+def check_ce_grad(logits, targets, label, rtol=1e-10, atol=1e-13):
+    saved_logits, saved_targets = logits.clone(), targets.clone()
+    with forbid(*AUTOGRAD):
+        out = softmax_cross_entropy_grad(logits, targets)
+    assert_shape(out, tuple(logits.shape), name=label)
+    assert out.dtype == logits.dtype and out.device == logits.device, (
+        f"{label}: expected dtype {logits.dtype} on {logits.device}, got "
+        f"{out.dtype} on {out.device}")
+    assert_close(out, cross_entropy_reference(logits, targets), rtol=rtol,
+                 atol=atol, name=f"{label} vs autograd")
+    assert torch.equal(logits, saved_logits), f"{label}: logits were modified"
+    assert torch.equal(targets, saved_targets), f"{label}: targets were modified"
+
+
+# by hand: equal logits give p = 1/3 everywhere, and N = 2 halves P - Y
+with forbid(*AUTOGRAD):
+    got = softmax_cross_entropy_grad(torch.zeros(2, 3, dtype=torch.float64),
+                                     torch.tensor([0, 2]))
+expected = torch.tensor([[-2.0, 1.0, 1.0], [1.0, 1.0, -2.0]], dtype=torch.float64) / 6
+assert_close(got, expected, rtol=1e-12, atol=1e-15,
+             name="softmax_cross_entropy_grad(zeros (2, 3), targets [0, 2])")
+gen = torch.Generator().manual_seed(8)
+check_ce_grad(torch.randn(5, 3, generator=gen, dtype=torch.float64),
+              torch.tensor([2, 0, 1, 1, 0]), "N=5, C=3 (float64)")
+check_ce_grad(torch.randn(1, 4, generator=gen, dtype=torch.float64),
+              torch.tensor([0]), "N=1, C=4, target 0 (classes 1-3 absent)")
+check_ce_grad(torch.tensor([[1e4, 0.0, -1e4], [-1e4, 1e4, 0.0]], dtype=torch.float64),
+              torch.tensor([2, 1]), "logits of +-1e4 (nan means an exp overflowed)")
+check_ce_grad(3 * torch.randn(4, 6, generator=gen).to(device),
+              torch.tensor([5, 0, 3, 3], device=device),
+              f"N=4, C=6, float32 on {device}", rtol=1e-4, atol=1e-6)
+### BEGIN HIDDEN TESTS
+_gen = torch.Generator().manual_seed(9)
+for _n, _c, _scale in [(7, 2, 1.0), (3, 10, 5.0), (1, 5, 1.0), (6, 4, 1e3),
+                       (2, 9, 1e4)]:
+    _logits = _scale * torch.randn(_n, _c, generator=_gen, dtype=torch.float64)
+    _targets = torch.randint(0, _c, (_n,), generator=_gen)
+    check_ce_grad(_logits, _targets, f"N={_n}, C={_c}, logits of scale {_scale:g}")
+_logits = 1e3 * torch.randn(5, 3, generator=_gen)  # float32, large
+check_ce_grad(_logits.to(device), torch.tensor([1, 1, 0, 2, 1], device=device),
+              f"N=5, C=3, float32 logits of scale 1e3 on {device}", rtol=1e-4,
+              atol=1e-6)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Why the fused gradient matters for learning: take two classes, logits
+# $(m, 0)$ and correct class 0, so that the *margin* $m$ is how far the correct
+# logit leads. The plot compares the gradient on the correct logit for
+# cross-entropy (your function, times $N$ to get one example's gradient) with the
+# gradient of a squared error $\lVert p - e_y \rVert^2$ between the
+# probabilities and the one-hot target. When the prediction is badly wrong
+# ($m \ll 0$) cross-entropy pushes hardest, close to $-1$, while the squared
+# error saturates with the softmax and gives almost nothing to learn from.
+
+# %%
+margins = torch.linspace(-10, 10, 201, dtype=torch.float64)
+two_logits = torch.stack([margins, torch.zeros_like(margins)], dim=1)  # (201, 2)
+labels = torch.zeros(len(margins), dtype=torch.long)  # class 0 is correct
+ce_grad = softmax_cross_entropy_grad(two_logits, labels)[:, 0] * len(margins)
+leaf = two_logits.clone().requires_grad_(True)
+probs = torch.softmax(leaf, dim=1)
+sq_error = ((probs - torch.nn.functional.one_hot(labels, 2)) ** 2).sum()
+(sq_grad,) = torch.autograd.grad(sq_error, leaf)
+fig, ax = plt.subplots(figsize=(7, 3.5))
+ax.plot(margins, ce_grad, lw=2, label="cross-entropy: $p_y - 1$")
+ax.plot(margins, sq_grad[:, 0], lw=2, label=r"squared error $\|p - e_y\|^2$")
+ax.axhline(0, color="gray", lw=0.5)
+ax.set(xlabel="margin $m$ of the correct logit",
+       ylabel="gradient on the correct logit")
+ax.legend()
+plt.show()
+print(f"at m = -10: cross-entropy {ce_grad[0].item():.4f}, "
+      f"squared error {sq_grad[0, 0].item():.1e}")
+
+# %% [markdown]
+# ## 2.9 Summary
 #
 # - The derivative is the slope of the tangent and gives the linear
 #   approximation $f(x + h) \approx f(x) + f'(x) h$; stepping against it
@@ -1171,6 +1556,10 @@ print(f"final training loss {losses[-1]:.4f} (the noise alone gives about 0.01)"
 #   recording.
 # - Backpropagation is the chain rule run backwards with three local rules
 #   (loss, linear, activation). Check hand-written gradients numerically.
+# - Softmax followed by cross-entropy has the gradient $(P - Y) / N$ with
+#   respect to the logits: no division by a probability, bounded, and largest
+#   when the prediction is worst. Frameworks fuse the two steps for that reason.
 #
-# Next, chapter 03 builds the probability behind loss functions, and chapter 04
-# turns gradients into optimizers (momentum, Adam).
+# Next, chapter 03 builds the probability behind loss functions (cross-entropy,
+# a stable log-softmax), and chapter 04 turns gradients into optimizers
+# (momentum, Adam).

@@ -26,6 +26,24 @@ def dot(x, y):
 def dot(x, y):
     return float((x * y).sum(dim=-1))
 ''',
+        "torch.einsum (a built-in product)": '''
+def dot(x, y):
+    return torch.einsum("...i,...i->...", x, y)
+''',
+        "numpy.dot on CPU copies": '''
+def dot(x, y):
+    import numpy
+    out = numpy.dot(x.detach().cpu().numpy(), y.detach().cpu().numpy())
+    return torch.as_tensor(out, dtype=x.dtype, device=x.device)
+''',
+        "always returns float32": '''
+def dot(x, y):
+    return (x.float() * y.float()).sum(dim=-1)
+''',
+        "no broadcasting: flattens both to pairs of rows": '''
+def dot(x, y):
+    return (x.reshape(-1, x.shape[-1]) * y.reshape(-1, y.shape[-1])).sum(-1)
+''',
     },
     "ch01-l2-norm": {
         "forgets the square root": '''
@@ -51,6 +69,20 @@ def l2_norm(x):
         "max norm": '''
 def l2_norm(x):
     return x.abs().amax(dim=-1)
+''',
+        "numpy.linalg.norm": '''
+def l2_norm(x):
+    import numpy
+    out = numpy.linalg.norm(x.detach().cpu().numpy(), axis=-1)
+    return torch.as_tensor(out, dtype=x.dtype, device=x.device)
+''',
+        "NaN for the empty vector (mean instead of sum, times D)": '''
+def l2_norm(x):
+    return (x.square().mean(dim=-1) * x.shape[-1]).sqrt()
+''',
+        "keeps the last dimension": '''
+def l2_norm(x):
+    return x.square().sum(dim=-1, keepdim=True).sqrt()
 ''',
     },
     "ch01-cosine": {
@@ -81,37 +113,29 @@ def cosine_similarity(x, y):
     cos = (x * y).sum(-1) / (nx * ny)
     return torch.where((nx == 0) | (ny == 0), torch.ones_like(cos), cos)
 ''',
-    },
-    "ch01-linear-forward": {
-        "uses W without transposing it": '''
-def linear_forward(x, W, b=None):
-    y = x @ W
-    return y if b is None else y + b
+        "F.normalize (a built-in norm)": '''
+def cosine_similarity(x, y):
+    return (F.normalize(x, dim=-1) * F.normalize(y, dim=-1)).sum(dim=-1)
 ''',
-        "forgets the bias": '''
-def linear_forward(x, W, b=None):
-    return x @ W.T
+        "torch.linalg.vecdot and vector_norm (built-ins)": '''
+def cosine_similarity(x, y):
+    den = torch.linalg.vector_norm(x, dim=-1) * torch.linalg.vector_norm(y, dim=-1)
+    return torch.linalg.vecdot(x, y) / den.clamp_min(1e-12)
 ''',
-        "cannot handle b=None": '''
-def linear_forward(x, W, b=None):
-    return x @ W.T + b
+        "no broadcasting: compares matching rows only": '''
+def cosine_similarity(x, y):
+    x2, y2 = x.reshape(-1, x.shape[-1]), y.reshape(-1, y.shape[-1])
+    num = (x2 * y2).sum(-1)
+    den = ((x2 * x2).sum(-1).sqrt() * (y2 * y2).sum(-1).sqrt()).clamp_min(1e-12)
+    return (num / den).reshape(x.shape[:-1])
 ''',
-        "calls F.linear": '''
-def linear_forward(x, W, b=None):
-    return F.linear(x, W, b)
-''',
-        "subtracts the bias": '''
-def linear_forward(x, W, b=None):
-    y = x @ W.T
-    return y if b is None else y - b
-''',
-        "W @ x.T, only right for 1-D and 2-D input": '''
-def linear_forward(x, W, b=None):
-    if x.dim() == 1:
-        y = W @ x
-    else:
-        y = (W @ x.reshape(-1, x.shape[-1]).T).T.reshape(x.shape[0], -1)
-    return y if b is None else y + b
+        "NaN where only one vector of a batch is zero": '''
+def cosine_similarity(x, y):
+    nx, ny = (x * x).sum(-1).sqrt(), (y * y).sum(-1).sqrt()
+    cos = (x * y).sum(-1) / (nx * ny)
+    if bool((nx == 0).all()) or bool((ny == 0).all()):
+        return torch.zeros_like(cos)
+    return cos
 ''',
     },
     "ch01-power-iteration": {
@@ -169,6 +193,151 @@ def power_iteration(A, num_iters):
         w = A @ v
         v = w / w.square().sum().sqrt()
     return v @ A @ v, w
+''',
+        "follows an older hint: float32 start vector": '''
+def power_iteration(A, num_iters):
+    g = torch.Generator().manual_seed(0)
+    v = torch.randn(A.shape[0], generator=g).to(A.device)
+    v = v / v.square().sum().sqrt()
+    for _ in range(num_iters):
+        w = A @ v
+        v = w / w.square().sum().sqrt()
+    return v @ (A @ v), v
+''',
+        "calls numpy.linalg.eigh": '''
+def power_iteration(A, num_iters):
+    import numpy
+    values, vectors = numpy.linalg.eigh(A.detach().cpu().numpy())
+    top = abs(values).argmax()
+    vector = torch.as_tensor(vectors[:, top], dtype=A.dtype, device=A.device)
+    return torch.as_tensor(values[top], dtype=A.dtype, device=A.device), vector
+''',
+        "eigenvalue as a Python float": '''
+def power_iteration(A, num_iters):
+    g = torch.Generator().manual_seed(0)
+    v = torch.randn(A.shape[0], generator=g, dtype=A.dtype).to(A.device)
+    for _ in range(num_iters):
+        w = A @ v
+        v = w / w.square().sum().sqrt()
+    return (v @ (A @ v)).item(), v
+''',
+    },
+    "ch01-low-rank-approx": {
+        "keeps the k smallest singular values": '''
+def low_rank_approx(A, k):
+    M, N = A.shape
+    if not 0 <= k <= min(M, N):
+        raise ValueError("bad k")
+    U, S, Vh = torch.linalg.svd(A, full_matrices=False)
+    r = S.shape[0]
+    return (U[:, r - k:] * S[r - k:]) @ Vh[r - k:]
+''',
+        "forgets the singular values (U_k V_k^T)": '''
+def low_rank_approx(A, k):
+    M, N = A.shape
+    if not 0 <= k <= min(M, N):
+        raise ValueError("bad k")
+    U, S, Vh = torch.linalg.svd(A, full_matrices=False)
+    return U[:, :k] @ Vh[:k]
+''',
+        "torch.svd returns V, used as if it were V^T": '''
+def low_rank_approx(A, k):
+    M, N = A.shape
+    if not 0 <= k <= min(M, N):
+        raise ValueError("bad k")
+    U, S, V = torch.svd(A)
+    return U[:, :k] @ torch.diag(S[:k]) @ V[:k]
+''',
+        "takes Vh for V (columns of Vh, transposed)": '''
+def low_rank_approx(A, k):
+    M, N = A.shape
+    if not 0 <= k <= min(M, N):
+        raise ValueError("bad k")
+    U, S, Vh = torch.linalg.svd(A, full_matrices=False)
+    return (U[:, :k] * S[:k]) @ Vh[:, :k].T
+''',
+        "off by one: keeps k + 1 terms": '''
+def low_rank_approx(A, k):
+    M, N = A.shape
+    if not 0 <= k <= min(M, N):
+        raise ValueError("bad k")
+    U, S, Vh = torch.linalg.svd(A, full_matrices=False)
+    return (U[:, :k + 1] * S[:k + 1]) @ Vh[:k + 1]
+''',
+        "off by one: keeps k - 1 terms": '''
+def low_rank_approx(A, k):
+    M, N = A.shape
+    if not 0 <= k <= min(M, N):
+        raise ValueError("bad k")
+    U, S, Vh = torch.linalg.svd(A, full_matrices=False)
+    j = max(k - 1, 0)
+    return (U[:, :j] * S[:j]) @ Vh[:j]
+''',
+        "drops the last r - k terms with a negative slice (k = r gives zeros)": '''
+def low_rank_approx(A, k):
+    M, N = A.shape
+    if not 0 <= k <= min(M, N):
+        raise ValueError("bad k")
+    U, S, Vh = torch.linalg.svd(A, full_matrices=False)
+    cut = -(S.shape[0] - k)
+    return (U[:, :cut] * S[:cut]) @ Vh[:cut]
+''',
+        "full U and Vh without slicing": '''
+def low_rank_approx(A, k):
+    M, N = A.shape
+    if not 0 <= k <= min(M, N):
+        raise ValueError("bad k")
+    U, S, Vh = torch.linalg.svd(A)  # full_matrices=True: (M, M), (r,), (N, N)
+    kept = torch.where(torch.arange(S.shape[0], device=A.device) < k, S, 0.0)
+    return U @ torch.diag(kept) @ Vh
+''',
+        "uses the eigenvalues of A^T A (sigma squared)": '''
+def low_rank_approx(A, k):
+    M, N = A.shape
+    if not 0 <= k <= min(M, N):
+        raise ValueError("bad k")
+    U, S, Vh = torch.linalg.svd(A, full_matrices=False)
+    return (U[:, :k] * S[:k] ** 2) @ Vh[:k]
+''',
+        "accepts any k": '''
+def low_rank_approx(A, k):
+    U, S, Vh = torch.linalg.svd(A, full_matrices=False)
+    k = max(k, 0)
+    return (U[:, :k] * S[:k]) @ Vh[:k]
+''',
+        "checks k against N instead of min(M, N)": '''
+def low_rank_approx(A, k):
+    M, N = A.shape
+    if not 0 <= k <= N:
+        raise ValueError("bad k")
+    U, S, Vh = torch.linalg.svd(A, full_matrices=False)
+    return (U[:, :k] * S[:k]) @ Vh[:k]
+''',
+        "returns float64": '''
+def low_rank_approx(A, k):
+    M, N = A.shape
+    if not 0 <= k <= min(M, N):
+        raise ValueError("bad k")
+    U, S, Vh = torch.linalg.svd(A.double(), full_matrices=False)
+    return (U[:, :k] * S[:k]) @ Vh[:k]
+''',
+        "subtracts the tail from A in place": '''
+def low_rank_approx(A, k):
+    M, N = A.shape
+    if not 0 <= k <= min(M, N):
+        raise ValueError("bad k")
+    U, S, Vh = torch.linalg.svd(A, full_matrices=False)
+    return A.sub_((U[:, k:] * S[k:]) @ Vh[k:])
+''',
+        "torch.svd_lowrank": '''
+def low_rank_approx(A, k):
+    M, N = A.shape
+    if not 0 <= k <= min(M, N):
+        raise ValueError("bad k")
+    if k == 0:
+        return torch.zeros_like(A)
+    U, S, V = torch.svd_lowrank(A, q=k, niter=6)
+    return (U * S) @ V.T
 ''',
     },
     "ch01-pca": {
@@ -244,6 +413,34 @@ def pca(X, k):
     components = V.T
     return (X - X.mean(dim=0)) @ V, components
 ''',
+        "uses scikit-learn's PCA": '''
+def pca(X, k):
+    from sklearn.decomposition import PCA
+    N, D = X.shape
+    if not 1 <= k <= D:
+        raise ValueError("bad k")
+    model = PCA(n_components=k).fit(X.detach().cpu().numpy())
+    components = torch.as_tensor(model.components_, dtype=X.dtype, device=X.device)
+    return (X - X.mean(dim=0)) @ components.T, components
+''',
+        "raises for k = D (k < D instead of k <= D)": '''
+def pca(X, k):
+    N, D = X.shape
+    if not 1 <= k < D:
+        raise ValueError("bad k")
+    centred = X - X.mean(dim=0)
+    _, _, Vh = torch.linalg.svd(centred, full_matrices=False)
+    return centred @ Vh[:k].T, Vh[:k]
+''',
+        "returns float32 components": '''
+def pca(X, k):
+    N, D = X.shape
+    if not 1 <= k <= D:
+        raise ValueError("bad k")
+    centred = (X - X.mean(dim=0)).float()
+    _, _, Vh = torch.linalg.svd(centred, full_matrices=False)
+    return centred @ Vh[:k].T, Vh[:k]
+''',
     },
 }
 RIGHT = {
@@ -259,6 +456,11 @@ def dot(x, y):
         "torch.mul and torch.sum": '''
 def dot(x, y):
     return torch.sum(torch.mul(x, y), dim=-1)
+''',
+        "numpy-free broadcast_tensors then sum": '''
+def dot(x, y):
+    a, b = torch.broadcast_tensors(x, y)
+    return (a * b).sum(dim=-1)
 ''',
     },
     "ch01-l2-norm": {
@@ -293,30 +495,18 @@ def cosine_similarity(x, y):
     safe = torch.where(zero, torch.ones_like(denominator), denominator)
     return torch.where(zero, torch.zeros_like(denominator), dot(x, y) / safe)
 ''',
-        "F.normalize": '''
+        "own formula with a single square root and an eps": '''
 def cosine_similarity(x, y):
-    return (F.normalize(x, dim=-1) * F.normalize(y, dim=-1)).sum(dim=-1)
+    squares = (x * x).sum(dim=-1) * (y * y).sum(dim=-1)
+    return (x * y).sum(dim=-1) / squares.sqrt().clamp_min(1e-8)
 ''',
-    },
-    "ch01-linear-forward": {
-        "einsum": '''
-def linear_forward(x, W, b=None):
-    y = torch.einsum("...i,oi->...o", x, W)
-    return y if b is None else y + b
-''',
-        "broadcast multiply and sum": '''
-def linear_forward(x, W, b=None):
-    y = (x.unsqueeze(-2) * W).sum(dim=-1)  # (..., 1, in) * (out, in) -> (..., out)
-    if b is not None:
-        y = y + b
-    return y
-''',
-        "torch.matmul with transpose(0, 1)": '''
-def linear_forward(x, W, b=None):
-    out = torch.matmul(x, W.transpose(0, 1))
-    if b is None:
-        return out
-    return out + b.expand_as(out)
+        "torch.sum, torch.sqrt and torch.where on the norms": '''
+def cosine_similarity(x, y):
+    nx = torch.sqrt(torch.sum(x * x, dim=-1))
+    ny = torch.sqrt(torch.sum(y * y, dim=-1))
+    num = torch.sum(x * y, dim=-1)
+    den = nx * ny
+    return torch.where(den > 0, num / torch.where(den > 0, den, 1.0), 0.0)
 ''',
     },
     "ch01-power-iteration": {
@@ -342,6 +532,70 @@ def power_iteration(A, num_iters):
         v = v / l2_norm(v)
     return torch.dot(v, torch.mv(A, v)), v
 ''',
+        "the docstring's hint, cast with .to(A), Rayleigh quotient over v.v": '''
+def power_iteration(A, num_iters):
+    g = torch.Generator().manual_seed(0)
+    v = torch.randn(A.shape[0], generator=g, dtype=A.dtype).to(A.device)
+    for _ in range(num_iters):
+        v = A @ v
+        v = v / torch.sqrt(torch.sum(v * v))
+    return (v @ A @ v) / (v @ v), v
+''',
+    },
+    "ch01-low-rank-approx": {
+        "sum of k outer products from the full SVD": '''
+def low_rank_approx(A, k):
+    M, N = A.shape
+    if k < 0 or k > min(M, N):
+        raise ValueError(f"k = {k} is not between 0 and {min(M, N)}")
+    U, S, Vh = torch.linalg.svd(A)  # full matrices; only the first k are used
+    out = torch.zeros_like(A)
+    for i in range(k):
+        out = out + S[i] * torch.outer(U[:, i], Vh[i])
+    return out
+''',
+        "projection on the top eigenvectors of A^T A": '''
+def low_rank_approx(A, k):
+    M, N = A.shape
+    if not (0 <= k <= min(M, N)):
+        raise ValueError("k out of range")
+    _, vectors = torch.linalg.eigh(A.T @ A)  # ascending, columns
+    top = vectors[:, N - k:]  # (N, k)
+    return A @ top @ top.T
+''',
+        "torch.svd and diag": '''
+def low_rank_approx(A, k):
+    if k < 0 or k > min(A.shape):
+        raise ValueError("bad k")
+    U, S, V = torch.svd(A)  # reduced; V, not V^T
+    return U[:, :k] @ torch.diag(S[:k]) @ V[:, :k].T
+''',
+        "masked singular values and diag_embed": '''
+def low_rank_approx(A, k):
+    r = min(A.shape)
+    if not 0 <= k <= r:
+        raise ValueError("bad k")
+    U, S, Vh = torch.linalg.svd(A, full_matrices=False)
+    mask = torch.arange(r, device=A.device) < k
+    return U @ torch.diag_embed(S * mask) @ Vh
+''',
+        "A minus the discarded part": '''
+def low_rank_approx(A, k):
+    if k < 0 or k > min(A.shape[0], A.shape[1]):
+        raise ValueError("bad k")
+    U, S, Vh = torch.linalg.svd(A, full_matrices=False)
+    return A - U[:, k:] @ torch.diag(S[k:]) @ Vh[k:]
+''',
+        "numpy's SVD on a CPU copy": '''
+def low_rank_approx(A, k):
+    import numpy
+    M, N = A.shape
+    if not 0 <= k <= min(M, N):
+        raise ValueError("bad k")
+    U, S, Vh = numpy.linalg.svd(A.detach().cpu().numpy(), full_matrices=False)
+    out = (U[:, :k] * S[:k]) @ Vh[:k]
+    return torch.as_tensor(out, dtype=A.dtype, device=A.device)
+''',
     },
     "ch01-pca": {
         "SVD of the centred data": '''
@@ -365,6 +619,16 @@ def pca(X, k):
     signs = torch.sign(components.sum(dim=1, keepdim=True))
     components = components * torch.where(signs == 0, torch.ones_like(signs), signs)
     return torch.matmul(centred, components.T), components
+''',
+        "eigh of the covariance, flipped": '''
+def pca(X, k):
+    N, D = X.shape
+    if not 1 <= k <= D:
+        raise ValueError(f"k must be between 1 and {D}")
+    centred = X - X.mean(dim=0)
+    _, vectors = torch.linalg.eigh(centred.T @ centred / (N - 1))
+    components = vectors.flip(-1)[:, :k].T
+    return centred @ components.T, components
 ''',
     },
 }
