@@ -8,7 +8,8 @@ Introduced in chapter 00 and used by every test cell of the course::
     with forbid("torch.dot", "torch.Tensor.__matmul__"):
         dot(x, y)   # fails if the exercise just calls the built-in
 
-Named groups of built-ins (``DOT_PRODUCTS``, ``EIGENSOLVERS``, ...) list what
+Named groups of built-ins (``DOT_PRODUCTS``, ``EIGENSOLVERS``, ...; defined in
+``dlcourse/forbidden.py`` and importable from here) list what
 an exercise that rebuilds an operation may not call, in torch and in numpy and
 scipy, so that every chapter forbids the same things for the same exercise::
 
@@ -16,7 +17,8 @@ scipy, so that every chapter forbids the same things for the same exercise::
         power_iteration(A, 100)
 
 Optimizer exercises compare their paths with ``torch.optim`` on a seeded
-quadratic: ``random_quadratic`` and ``reference_path``. ``random_symmetric``
+quadratic (``random_quadratic``, ``reference_path``) and step by step from
+torch's own state (``assert_optimizer_steps_match``). ``random_symmetric``
 makes a symmetric matrix with a chosen spectrum.
 """
 
@@ -24,11 +26,32 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import importlib.util
 import math
 from collections.abc import Callable, Iterator, Sequence
 
 import torch
+
+from dlcourse.forbidden import (  # noqa: F401  (re-exported for test cells)
+    ATTENTIONS,
+    AUTOGRAD,
+    CONVOLUTIONS,
+    COSINE_SIMILARITIES,
+    CROSS_ENTROPY_LOSSES,
+    DOT_PRODUCTS,
+    EIGENSOLVERS,
+    ENTROPIES,
+    GROUPS,
+    KL_DIVERGENCES,
+    NORMALIZATIONS,
+    NORMS,
+    PCA_ROUTINES,
+    POOLINGS,
+    RECURRENT_CELLS,
+    RELUS,
+    SIGMOIDS,
+    SOFTMAXES,
+    VARIANCES,
+)
 
 
 class ForbiddenCallError(AssertionError):
@@ -219,131 +242,6 @@ def forbid(*paths: str) -> Iterator[None]:
                 delattr(owner, attr)
 
 
-def _optional(module: str, *names: str) -> tuple[str, ...]:
-    """``module.name`` paths, or nothing when ``module`` is not installed."""
-    # find_spec looks the package up without importing it (scipy is slow to load)
-    if importlib.util.find_spec(module.split(".")[0]) is None:
-        return ()
-    return tuple(f"{module}.{name}" for name in names)
-
-
-def _both(*names: str) -> tuple[str, ...]:
-    """``torch.name`` and the method ``torch.Tensor.name`` for each name."""
-    return tuple(p for n in names for p in (f"torch.{n}", f"torch.Tensor.{n}"))
-
-
-# --- named groups of built-ins that exercises may not call ---------------------
-# Each group is a tuple of dotted paths for ``forbid``. Tuples (not lists) so
-# nothing can change them in place; ``tests/test_dlcourse.py`` checks that every
-# path exists. Chapters add a group here when two exercises need the same one.
-_F = "torch.nn.functional."
-#: Dot, matrix and tensor products (chapter 01: dot, cosine similarity).
-DOT_PRODUCTS = (
-    *_both("dot", "vdot", "inner", "matmul", "mm", "mv", "bmm"),
-    "torch.Tensor.__matmul__", "torch.Tensor.__rmatmul__",
-    "torch.linalg.vecdot", "torch.linalg.matmul", "torch.tensordot", "torch.einsum",
-    "torch.nn.functional.linear", "torch.nn.functional.bilinear",
-    "numpy.dot", "numpy.vdot", "numpy.inner", "numpy.matmul", "numpy.einsum",
-    "numpy.tensordot",
-)
-#: Vector norms and distances (chapter 01: l2_norm).
-NORMS = (
-    *_both("norm"), "torch.linalg.norm", "torch.linalg.vector_norm", "torch.dist",
-    "torch.cdist", _F + "normalize", _F + "pairwise_distance", "numpy.linalg.norm",
-    *_optional("scipy.linalg", "norm"),
-)
-#: Cosine similarity (chapter 01).
-COSINE_SIMILARITIES = (_F + "cosine_similarity", "torch.cosine_similarity",
-                       *_optional("scipy.spatial.distance", "cosine"))
-#: Eigen- and singular-value solvers (chapter 01: power_iteration). An exercise
-#: that rebuilds a solver forbids all of them: an SVD of a symmetric matrix also
-#: gives its eigenvectors.
-EIGENSOLVERS = (
-    "torch.linalg.eigh", "torch.linalg.eig", "torch.linalg.eigvals",
-    "torch.linalg.eigvalsh", "torch.linalg.svd", "torch.linalg.svdvals", "torch.svd",
-    "torch.Tensor.svd", "torch.lobpcg", "torch.svd_lowrank", "torch.pca_lowrank",
-    "numpy.linalg.eigh", "numpy.linalg.eig", "numpy.linalg.eigvals",
-    "numpy.linalg.eigvalsh", "numpy.linalg.svd",
-    *_optional("scipy.linalg", "eigh", "eig", "eigvals", "eigvalsh", "svd",
-               "svdvals", "eigh_tridiagonal"),
-    *_optional("scipy.sparse.linalg", "eigsh", "eigs", "svds", "lobpcg"),
-)
-#: Ready-made PCA (chapter 01: pca may use an SVD, not a PCA routine).
-PCA_ROUTINES = ("torch.pca_lowrank", *_optional("sklearn.decomposition", "PCA"))
-#: Autograd, for exercises that derive a gradient by hand (chapter 02).
-AUTOGRAD = (
-    "torch.autograd.grad", "torch.autograd.backward", "torch.Tensor.backward",
-    "torch.autograd.functional.jacobian", "torch.autograd.functional.vjp",
-    "torch.autograd.functional.hessian", "torch.func.grad", "torch.func.vjp",
-    "torch.func.jvp", "torch.func.jacrev", "torch.func.jacfwd", "torch.func.hessian",
-)
-#: ReLU and what computes it in one call (chapter 00).
-RELUS = (
-    *_both("relu", "relu_", "clamp", "clamp_", "clamp_min", "clip"),
-    _F + "relu", _F + "relu_", _F + "threshold", "torch.threshold",
-    "numpy.maximum", "numpy.clip",
-)
-#: The logistic sigmoid and its relatives (chapter 02).
-SIGMOIDS = (*_both("sigmoid", "sigmoid_"), "torch.special.expit", _F + "sigmoid",
-            _F + "logsigmoid", _F + "silu", *_optional("scipy.special", "expit"))
-#: Variance and standard deviation (chapter 03: sample_variance).
-VARIANCES = (*_both("var", "std", "cov"), "torch.var_mean", "torch.std_mean",
-             "numpy.var", "numpy.std", "numpy.cov", "numpy.nanvar")
-#: Softmax, log-softmax and log-sum-exp (chapter 03: log_softmax).
-SOFTMAXES = (
-    *_both("softmax", "log_softmax", "logsumexp"), _F + "softmax", _F + "log_softmax",
-    "torch.special.softmax", "torch.special.log_softmax", "torch.special.logsumexp",
-    *_optional("scipy.special", "softmax", "log_softmax", "logsumexp"),
-)
-#: Entropy in one call (chapter 03), including x log y, which is the whole sum's
-#: term: an exercise on entropy asks for that term to be written out.
-ENTROPIES = (
-    "torch.special.entr", *_both("xlogy"), "torch.special.xlogy",
-    "torch.distributions.Categorical.entropy",
-    "torch.distributions.OneHotCategorical.entropy",
-    *_optional("scipy.special", "entr", "xlogy", "rel_entr", "kl_div"),
-    *_optional("scipy.stats", "entropy"),
-)
-#: KL divergence in one call (chapter 03).
-KL_DIVERGENCES = ("torch.distributions.kl_divergence",
-                  "torch.distributions.kl.kl_divergence", _F + "kl_div",
-                  *_optional("scipy.special", "rel_entr", "kl_div"))
-#: Cross-entropy losses and log-likelihoods of a categorical (chapter 03).
-CROSS_ENTROPY_LOSSES = (
-    _F + "cross_entropy", _F + "nll_loss", "torch.distributions.Categorical.log_prob",
-    "torch.distributions.OneHotCategorical.log_prob",
-)
-#: Convolutions (chapter 09 and later).
-CONVOLUTIONS = (
-    _F + "conv1d", _F + "conv2d", _F + "conv3d", _F + "conv_transpose1d",
-    _F + "conv_transpose2d", _F + "conv_transpose3d", "torch.conv1d", "torch.conv2d",
-    "torch.conv3d", "torch.convolution", "torch.conv_transpose2d",
-    *_optional("scipy.signal", "convolve", "convolve2d", "correlate", "correlate2d"),
-)
-#: Pooling (chapter 09 and later).
-POOLINGS = (_F + "max_pool2d", _F + "max_pool2d_with_indices", "torch.max_pool2d",
-            _F + "avg_pool2d", "torch.nn.functional.adaptive_max_pool2d",
-            "torch.nn.functional.adaptive_avg_pool2d")
-#: Attention (chapters 11 and 22).
-ATTENTIONS = (_F + "scaled_dot_product_attention", _F + "multi_head_attention_forward",
-              "torch.nn.MultiheadAttention.forward")
-#: Normalisation layers (chapter 12).
-NORMALIZATIONS = (_F + "batch_norm", "torch.batch_norm", "torch.native_batch_norm",
-                  _F + "layer_norm", "torch.layer_norm", "torch.native_layer_norm",
-                  _F + "group_norm", "torch.group_norm", _F + "instance_norm",
-                  "torch.instance_norm", _F + "rms_norm")
-#: Recurrent cells (chapter 10).
-RECURRENT_CELLS = ("torch.rnn_tanh_cell", "torch.rnn_relu_cell", "torch.lstm_cell",
-                   "torch.gru_cell", "torch.rnn_tanh", "torch.lstm", "torch.gru",
-                   "torch.nn.RNNCell.forward", "torch.nn.LSTMCell.forward",
-                   "torch.nn.GRUCell.forward")
-#: The group names, for tests and for authors looking for one.
-GROUPS = ("DOT_PRODUCTS", "NORMS", "COSINE_SIMILARITIES", "EIGENSOLVERS",
-          "PCA_ROUTINES", "AUTOGRAD", "RELUS", "SIGMOIDS", "VARIANCES", "SOFTMAXES",
-          "ENTROPIES", "KL_DIVERGENCES", "CROSS_ENTROPY_LOSSES", "CONVOLUTIONS",
-          "POOLINGS", "ATTENTIONS", "NORMALIZATIONS", "RECURRENT_CELLS")
-
-
 def assert_derivative_close(derivative: Callable, f: Callable, x: torch.Tensor, *,
                             name: str, forbidden: Sequence[str] = (),
                             rtol: float = 1e-5, atol: float = 1e-8) -> None:
@@ -432,3 +330,78 @@ def reference_path(make_optimizer: Callable, grad_fn: Callable, start: torch.Ten
         optimizer.step()
         path[k] = param.detach()
     return path, dict(optimizer.state[param])
+
+
+def assert_optimizer_steps_match(step: Callable, make_optimizer: Callable,
+                                 grad_fn: Callable, start: torch.Tensor,
+                                 num_steps: int, *, state_keys: dict | None = None,
+                                 first_state: Callable | None = None,
+                                 forbidden: Sequence[str] = (), rtol: float,
+                                 atol: float, name: str) -> None:
+    """Check an optimizer step function against ``torch.optim``, one step at a time.
+
+    ``step(param, grad, state, t)`` calls the exercise and returns its result,
+    ``(new_param, *new_state)``: ``state`` is a tuple with one tensor (or None)
+    per entry of ``state_keys``, which maps the exercise's names to the
+    optimizer's state keys (``{"m": "exp_avg", "v": "exp_avg_sq"}``), and ``t``
+    counts from 1. A reference optimizer, ``make_optimizer([param])``, runs
+    ``num_steps`` steps from ``start`` on the gradients ``grad_fn(param)``.
+    Before each of its steps, copies of its current parameter, gradient and
+    state (on step 1 ``first_state(param)``, zeros by default) are fed to
+    ``step``; the outputs are compared with the optimizer's parameter and state
+    after the step. Every step starts from the reference's own numbers, so the
+    rounding differences of an exact rewrite of the formula cannot compound.
+
+    Checked at every step, with messages naming the step: a tuple of
+    ``1 + len(state_keys)`` tensors, each with the dtype (``assert_close``) and
+    device of ``start`` and within ``atol + rtol * |expected|``; no argument
+    modified; no result sharing memory with an argument (results are new
+    tensors); the ``forbidden`` built-ins not called. Introduced in chapter 04.
+    """
+    def same_memory(a: torch.Tensor, b: torch.Tensor) -> bool:
+        return (a.numel() > 0 and b.numel() > 0 and a.device == b.device and
+                a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr())
+
+    keys = dict(state_keys or {})
+    param = start.detach().clone().requires_grad_()
+    optimizer = make_optimizer([param])
+    for t in range(1, num_steps + 1):
+        where = f"{name}, step t={t}"
+        stored = optimizer.state[param]
+        if t == 1:
+            before = (tuple(first_state(param.detach().clone())) if first_state
+                      else tuple(torch.zeros_like(start) for _ in keys))
+        else:
+            before = tuple(stored[key].detach().clone() for key in keys.values())
+        current = param.detach().clone()
+        grad = grad_fn(current)
+        args = {"param": current, "grad": grad}
+        args.update((k, s) for k, s in zip(keys, before, strict=True)
+                    if isinstance(s, torch.Tensor))
+        saved = {k: a.clone() for k, a in args.items()}
+        with forbid(*forbidden):
+            out = step(current, grad, before, t)
+        labels = ["new_param"] + [f"new_{k}" for k in keys]
+        if not isinstance(out, (tuple, list)) or len(out) != len(labels):
+            raise AssertionError(f"{where}: expected a tuple ({', '.join(labels)}), "
+                                 f"got {_describe(out)}")
+        for arg_name, arg in args.items():
+            if not torch.equal(arg, saved[arg_name]):
+                raise AssertionError(f"{where}: the argument {arg_name} was modified "
+                                     "(no argument may change)")
+        param.grad = grad.clone()
+        optimizer.step()
+        stored = optimizer.state[param]
+        expected = [param.detach()] + [stored[key] for key in keys.values()]
+        for label, got, want, key in zip(labels, out, expected,
+                                         ["parameter", *keys.values()], strict=True):
+            assert_close(got, want, rtol=rtol, atol=atol,
+                         name=f"{where}: {label} vs torch.optim's {key}")
+            if got.device != start.device:
+                raise AssertionError(f"{where}: {label} on {got.device}, expected "
+                                     f"{start.device}")
+            for arg_name, arg in args.items():
+                if same_memory(got, arg):
+                    raise AssertionError(
+                        f"{where}: {label} shares memory with the argument "
+                        f"{arg_name}; return a new tensor (e.g. {arg_name}.clone())")

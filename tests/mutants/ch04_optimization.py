@@ -53,6 +53,26 @@ def gradient_descent(grad_fn, x0, lr, num_steps):
         path.append(path[-1] - lr * grad_fn(path[-1]))
     return torch.stack(path).float()
 ''',
+        "stops early at a zero gradient": '''
+def gradient_descent(grad_fn, x0, lr, num_steps):
+    path = [x0.clone()]
+    for _ in range(num_steps):
+        g = grad_fn(path[-1])
+        if not g.any():
+            break
+        path.append(path[-1] - lr * g)
+    return torch.stack(path)
+''',
+        "stops once the gradient is below a tolerance": '''
+def gradient_descent(grad_fn, x0, lr, num_steps):
+    path = [x0.clone()]
+    for _ in range(num_steps):
+        g = grad_fn(path[-1])
+        if g.abs().max() < 1e-8:
+            break
+        path.append(path[-1] - lr * g)
+    return torch.stack(path)
+''',
         "calls torch.optim.SGD": '''
 def gradient_descent(grad_fn, x0, lr, num_steps):
     x = x0.clone().requires_grad_()
@@ -64,6 +84,119 @@ def gradient_descent(grad_fn, x0, lr, num_steps):
         path.append(x.detach().clone())
     return torch.stack(path)
 ''',
+    },
+    "ch04-max-stable-lr": {
+        "1 / lambda_max (factor 2 missing)": """
+def max_stable_lr(H, num_iters):
+    v = torch.ones(H.shape[0], dtype=H.dtype, device=H.device)
+    for _ in range(num_iters):
+        w = H @ v
+        v = w / w.square().sum().sqrt()
+    return 1 / (v @ (H @ v))
+""",
+        "returns lambda_max instead of 2 / lambda_max": """
+def max_stable_lr(H, num_iters):
+    v = torch.ones(H.shape[0], dtype=H.dtype, device=H.device)
+    for _ in range(num_iters):
+        w = H @ v
+        v = w / w.square().sum().sqrt()
+    return v @ (H @ v)
+""",
+        "2 / lambda_min (power iteration on the inverse)": """
+def max_stable_lr(H, num_iters):
+    H_inv = torch.linalg.inv(H)
+    v = torch.ones(H.shape[0], dtype=H.dtype, device=H.device)
+    for _ in range(num_iters):
+        w = H_inv @ v
+        v = w / w.square().sum().sqrt()
+    return 2 * (v @ (H_inv @ v))
+""",
+        "2 / Frobenius norm (a safe bound, not the limit)": """
+def max_stable_lr(H, num_iters):
+    return 2 / H.square().sum().sqrt()
+""",
+        "2 / largest diagonal entry": """
+def max_stable_lr(H, num_iters):
+    return 2 / H.diagonal().max()
+""",
+        "2 / largest absolute row sum (Gershgorin bound)": """
+def max_stable_lr(H, num_iters):
+    return 2 / H.abs().sum(dim=1).max()
+""",
+        "2 / trace": """
+def max_stable_lr(H, num_iters):
+    return 2 / H.diagonal().sum()
+""",
+        "calls torch.linalg.eigvalsh": """
+def max_stable_lr(H, num_iters):
+    return 2 / torch.linalg.eigvalsh(H)[-1]
+""",
+        "calls numpy.linalg.eigvalsh": """
+import numpy as np
+
+
+def max_stable_lr(H, num_iters):
+    top = np.linalg.eigvalsh(H.detach().cpu().numpy())[-1]
+    return torch.tensor(2 / top, dtype=H.dtype, device=H.device)
+""",
+        "spectral norm with torch.linalg.matrix_norm(ord=2)": """
+def max_stable_lr(H, num_iters):
+    return 2 / torch.linalg.matrix_norm(H, ord=2)
+""",
+        "spectral norm with torch.linalg.norm(ord=2)": """
+def max_stable_lr(H, num_iters):
+    return 2 / torch.linalg.norm(H, 2)
+""",
+        "starts from e_1 (orthogonal to q_max for a diagonal H)": """
+def max_stable_lr(H, num_iters):
+    v = torch.zeros(H.shape[0], dtype=H.dtype, device=H.device)
+    v[0] = 1.0
+    for _ in range(num_iters):
+        w = H @ v
+        v = w / w.square().sum().sqrt()
+    return 2 / (v @ (H @ v))
+""",
+        "ignores num_iters (always 5 products)": """
+def max_stable_lr(H, num_iters):
+    v = torch.ones(H.shape[0], dtype=H.dtype, device=H.device)
+    for _ in range(5):
+        w = H @ v
+        v = w / w.square().sum().sqrt()
+    return 2 / (v @ (H @ v))
+""",
+        "no normalisation inside the loop (overflows)": """
+def max_stable_lr(H, num_iters):
+    v = torch.ones(H.shape[0], dtype=H.dtype, device=H.device)
+    for _ in range(num_iters):
+        v = H @ v
+    return 2 * (v @ v) / (v @ (H @ v))
+""",
+        "returns a Python float": """
+def max_stable_lr(H, num_iters):
+    v = torch.ones(H.shape[0], dtype=H.dtype, device=H.device)
+    for _ in range(num_iters):
+        w = H @ v
+        v = w / w.square().sum().sqrt()
+    return 2 / (v @ (H @ v)).item()
+""",
+        "result in float32 whatever H's dtype": """
+def max_stable_lr(H, num_iters):
+    v = torch.ones(H.shape[0], dtype=H.dtype, device=H.device)
+    for _ in range(num_iters):
+        w = H @ v
+        v = w / w.square().sum().sqrt()
+    return (2 / (v @ (H @ v))).float()
+""",
+        "rescales H in place": """
+def max_stable_lr(H, num_iters):
+    scale = H.abs().max()
+    H.div_(scale)
+    v = torch.ones(H.shape[0], dtype=H.dtype, device=H.device)
+    for _ in range(num_iters):
+        w = H @ v
+        v = w / w.square().sum().sqrt()
+    return 2 / ((v @ (H @ v)) * scale)
+""",
     },
     "ch04-sgd-momentum": {
         "EMA momentum v = mu v + (1 - mu) g (the seed's formula)": '''
@@ -115,6 +248,36 @@ def sgd_momentum_step(param, grad, velocity, lr, momentum, weight_decay=0.0):
         velocity.mul_(momentum).add_(g)
     param.sub_(lr * velocity)
     return param, velocity
+''',
+        "momentum=0 shortcut that drops the weight decay": '''
+def sgd_momentum_step(param, grad, velocity, lr, momentum, weight_decay=0.0):
+    if momentum == 0:
+        return param - lr * grad, grad.clone()
+    g = grad + weight_decay * param
+    new_velocity = g if velocity is None else momentum * velocity + g
+    return param - lr * new_velocity, new_velocity
+''',
+        "momentum=0 returns the raw gradient as the velocity": '''
+def sgd_momentum_step(param, grad, velocity, lr, momentum, weight_decay=0.0):
+    g = grad + weight_decay * param
+    if momentum == 0:
+        return param - lr * g, grad.clone()
+    new_velocity = g if velocity is None else momentum * velocity + g
+    return param - lr * new_velocity, new_velocity
+''',
+        "momentum=0 returns no velocity": '''
+def sgd_momentum_step(param, grad, velocity, lr, momentum, weight_decay=0.0):
+    g = grad + weight_decay * param
+    if momentum == 0:
+        return param - lr * g, None
+    new_velocity = g if velocity is None else momentum * velocity + g
+    return param - lr * new_velocity, new_velocity
+''',
+        "returns the caller's grad tensor as the first velocity": '''
+def sgd_momentum_step(param, grad, velocity, lr, momentum, weight_decay=0.0):
+    g = grad if weight_decay == 0 else grad + weight_decay * param
+    new_velocity = g if velocity is None else momentum * velocity + g
+    return param - lr * new_velocity, new_velocity
 ''',
         "gradient ascent": '''
 def sgd_momentum_step(param, grad, velocity, lr, momentum, weight_decay=0.0):
@@ -211,6 +374,17 @@ def adam_step(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
     param.sub_(lr * m_hat / (v_hat.sqrt() + eps))
     return param, m, v
 ''',
+        "moments kept in float32": '''
+def adam_step(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+              weight_decay=0.0):
+    beta1, beta2 = betas
+    g = (grad + weight_decay * param).float()
+    new_m = beta1 * m.float() + (1 - beta1) * g
+    new_v = beta2 * v.float() + (1 - beta2) * g * g
+    m_hat = new_m / (1 - beta1**t)
+    v_hat = new_v / (1 - beta2**t)
+    return param - lr * m_hat / (v_hat.sqrt() + eps), new_m, new_v
+''',
         "returns the bias-corrected moments as the state": '''
 def adam_step(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
               weight_decay=0.0):
@@ -292,7 +466,39 @@ def gradient_descent(grad_fn, x0, lr, num_steps):
     return torch.stack(points, dim=0)
 ''',
     },
+    "ch04-max-stable-lr": {
+        "ones start, |Hv| as the estimate, torch.linalg.vector_norm": """
+def max_stable_lr(H, num_iters):
+    v = torch.ones(H.shape[0], dtype=H.dtype, device=H.device)
+    for _ in range(num_iters):
+        v = H @ v
+        v = v / torch.linalg.vector_norm(v)
+    return 2.0 / torch.linalg.vector_norm(H @ v)
+""",
+        "the hinted start, Rayleigh quotient v.Hv / v.v with einsum": """
+def max_stable_lr(H, num_iters):
+    gen = torch.Generator().manual_seed(0)
+    v = torch.randn(H.shape[0], generator=gen, dtype=H.dtype).to(H.device)
+    for _ in range(num_iters):
+        v = torch.einsum("ij,j->i", H, v)
+        v = v / v.norm()
+    rayleigh = torch.einsum("i,ij,j->", v, H, v) / torch.einsum("i,i->", v, v)
+    return torch.full((), 2.0, dtype=H.dtype, device=H.device) / rayleigh
+""",
+    },
     "ch04-sgd-momentum": {
+        "torch's own code path: a clone of the gradient as the first buffer": '''
+def sgd_momentum_step(param, grad, velocity, lr, momentum, weight_decay=0.0):
+    d_p = grad.add(param, alpha=weight_decay) if weight_decay != 0 else grad
+    if momentum != 0:
+        if velocity is None:
+            d_p = torch.clone(d_p).detach()
+        else:
+            d_p = velocity.mul(momentum).add(d_p)
+    else:
+        d_p = d_p.clone()
+    return param.add(d_p, alpha=-lr), d_p
+''',
         "zeros for a missing velocity, torch.add with alpha": '''
 def sgd_momentum_step(param, grad, velocity, lr, momentum, weight_decay=0.0):
     if velocity is None:
@@ -312,6 +518,20 @@ def sgd_momentum_step(param, grad, velocity, lr, momentum, weight_decay=0.0):
 ''',
     },
     "ch04-adam": {
+        "the paper's efficient form (step size and eps rescaled)": '''
+import math
+
+
+def adam_step(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+              weight_decay=0.0):
+    beta1, beta2 = betas
+    g = grad + weight_decay * param
+    new_m = beta1 * m + (1 - beta1) * g
+    new_v = beta2 * v + (1 - beta2) * g * g
+    alpha_t = lr * math.sqrt(1 - beta2**t) / (1 - beta1**t)
+    eps_hat = eps * math.sqrt(1 - beta2**t)
+    return param - alpha_t * new_m / (new_v.sqrt() + eps_hat), new_m, new_v
+''',
         "torch's arrangement: step size and sqrt of the correction": '''
 import math
 
@@ -329,6 +549,20 @@ def adam_step(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
 ''',
     },
     "ch04-adamw": {
+        "the paper's efficient form (step size and eps rescaled)": '''
+import math
+
+
+def adamw_step(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+               weight_decay=1e-2):
+    beta1, beta2 = betas
+    new_m = beta1 * m + (1 - beta1) * grad
+    new_v = beta2 * v + (1 - beta2) * grad * grad
+    alpha_t = lr * math.sqrt(1 - beta2**t) / (1 - beta1**t)
+    eps_hat = eps * math.sqrt(1 - beta2**t)
+    decayed = param * (1 - lr * weight_decay)
+    return decayed - alpha_t * new_m / (new_v.sqrt() + eps_hat), new_m, new_v
+''',
         "written out in full, without adam_step": '''
 def adamw_step(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
                weight_decay=1e-2):
