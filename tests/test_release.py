@@ -260,3 +260,21 @@ def test_chapter_follows_the_course_style(chapter):
             problems.append(f"uses {wrong!r} (one device variable: device; "
                             "torch.distributions is not D)")
     assert not problems, f"{chapter}:\n" + "\n".join(problems)
+
+
+def test_readme_chapter_table_lists_every_chapter_and_exercise():
+    """README's chapter table names each chapter and every graded exercise."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[2].strip(" `"): line for line in readme.split("\n")
+            if re.match(r"^\| \d\d \| `ch\d\d_", line)}
+    problems = []
+    for chapter in CHAPTERS:
+        if chapter not in rows:
+            problems.append(f"{chapter}: no row in README's chapter table")
+            continue
+        answers, _ = grade_cells(read(solution_path(chapter)))
+        for cell in answers.values():
+            name = _defined_name(cell.source)
+            if f"`{name}`" not in rows[chapter]:
+                problems.append(f"{chapter}: README's row does not name `{name}`")
+    assert not problems, "\n".join(problems)
