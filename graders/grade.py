@@ -33,11 +33,13 @@ import csv
 import hashlib
 import json
 import os
-import queue
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -56,6 +58,30 @@ CSV_FIELDS = ["student", "chapter", "score", "max_score", "status", "problems"]
 UNASSIGNED = Path("results") / "_unassigned.json"
 # Results whose run holds an nbgrader gradebook, merged into the central one.
 MERGED_STATUSES = ("graded", "flagged for review")
+# A notebook that could not be graded for a reason that is not the student's
+# (the kernel did not start, the whole notebook timed out, the machine was
+# overloaded): the student's earlier grade stays, and the next run retries it.
+RETRY = "retry"
+# Seconds spent in each phase of each graded notebook, for
+# graders/grading_benchmark.py: dicts of phase -> seconds.
+PHASES: list[dict[str, float]] = []
+_PHASES_LOCK = threading.Lock()
+
+
+class _Clock:
+    """Seconds per phase of one notebook's grading, added to ``PHASES``."""
+
+    def __init__(self):
+        self.spent, self.last = {}, time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.spent[phase] = self.spent.get(phase, 0.0) + now - self.last
+        self.last = now
+
+    def done(self) -> None:
+        with _PHASES_LOCK:
+            PHASES.append(self.spent)
 
 
 def nbgrader(course: Path, *args: str, env: dict | None = None,
@@ -65,9 +91,49 @@ def nbgrader(course: Path, *args: str, env: dict | None = None,
                            scratch=course / ".jupyter", env=env)
 
 
-_UIDS: queue.Queue[int] = queue.Queue()  # one sandbox user per running grader
-for _n in range(256):
-    _UIDS.put(kernels.FIRST_UID + _n)
+# ``nbgrader A... --then B...``: two nbgrader commands in one process (the
+# autograde and the feedback of one submission), to pay Python's and
+# nbgrader's start once. Exit status 1: A failed; 3: only B failed.
+_TWO_COMMANDS = """import sys
+from jupyter_core.application import NoStart
+from nbgrader.apps.autogradeapp import AutogradeApp
+from nbgrader.apps.generatefeedbackapp import GenerateFeedbackApp
+from nbgrader.apps.nbgraderapp import NbGraderApp
+split = sys.argv.index("--then")
+for number, argv in enumerate((sys.argv[1:split], sys.argv[split + 1:])):
+    for app_class in (NbGraderApp, AutogradeApp, GenerateFeedbackApp):
+        app_class.clear_instance()
+    try:
+        app = NbGraderApp.instance()
+        app.initialize(argv)
+        app.start()
+    except NoStart:  # (how jupyter_core ends a subcommand that ran)
+        pass
+    except SystemExit as stop:
+        if stop.code:
+            sys.exit(1 if number == 0 else 3)
+"""
+
+
+def nbgrader_then(course: Path, first: list[str], then: list[str], env: dict,
+                  timeout: float) -> subprocess.CompletedProcess:
+    """``nbgrader FIRST`` then ``nbgrader THEN`` in one process in ``course``
+    (as ``runenv.nbgrader``: the whole process group is killed past
+    ``timeout`` and ``subprocess.TimeoutExpired`` raised)."""
+    quiet = ["--log-level=WARN"]
+    cmd = [sys.executable, "-c", _TWO_COMMANDS, *first, *quiet, "--then", *then,
+           *quiet]
+    full_env = {**runenv.tool_env(course / ".jupyter"), **env}
+    with subprocess.Popen(cmd, cwd=course, env=full_env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True,
+                          start_new_session=True) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def template(out: Path, chapter: str) -> tuple[Path, float]:
@@ -105,6 +171,14 @@ def _db_url(course: Path) -> str:
 
 def autograde(out: Path, sub: Submission) -> dict:
     """Grade one normalised submission in its own course copy; its result."""
+    clock = _Clock()
+    try:
+        return _autograde(out, sub, clock)
+    finally:
+        clock.done()
+
+
+def _autograde(out: Path, sub: Submission, clock: _Clock) -> dict:
     chapter, student = sub.chapter, sub.student
     course = out / "runs" / chapter / student
     shutil.rmtree(course, ignore_errors=True)
@@ -115,22 +189,24 @@ def autograde(out: Path, sub: Submission) -> dict:
     target = course / "graders" / "submitted" / student / chapter
     target.mkdir(parents=True)
     nbformat.write(sub.notebook, target / f"{chapter}.ipynb")
-    uid = _UIDS.get()
-    try:
-        with kernels.grading_kernel(course, uid, settings) as env:
-            done = nbgrader(course, "autograde", chapter, "--student", student,
-                            "--force", kernels.ipc_argument(env), env=env,
-                            timeout=settings.submission_timeout)
+    clock.lap("course copy")
+    try:  # (the sandbox leases each kernel's uid machine-wide)
+        with kernels.grading_kernel(course, None, settings) as env:
+            done = nbgrader_then(
+                course, ["autograde", chapter, "--student", student, "--force",
+                         kernels.ipc_argument(env)],
+                ["generate_feedback", chapter, "--student", student, "--force"],
+                env=env, timeout=settings.submission_timeout)
+        clock.lap("nbgrader autograde + generate_feedback (one process)")
     except subprocess.TimeoutExpired:
-        return {"status": "grading timed out", "score": 0.0, "notes": [
-            f"grading took over {settings.submission_timeout} s and was stopped"]}
-    finally:
-        _UIDS.put(uid)
-    if done.returncode != 0:
-        return {"status": "autograde failed", "score": 0.0,
-                "log": done.stderr[-2000:]}
+        return {"status": RETRY, "score": 0.0, "notes": [
+            f"infrastructure failure: grading took over "
+            f"{settings.submission_timeout} s and was stopped"]}
+    if done.returncode not in (0, 3):  # (3: only the feedback page failed)
+        return {"status": RETRY, "score": 0.0, "log": done.stderr[-2000:],
+                "notes": [f"infrastructure failure: nbgrader autograde exited "
+                          f"with {done.returncode} ({_last_error(done.stderr)})"]}
     report = _guard_report(course / "graders" / "autograded" / student / chapter)
-    nbgrader(course, "generate_feedback", chapter, "--student", student, "--force")
     page = course / "graders" / "feedback" / student / chapter / f"{chapter}.html"
     if page.exists():
         dest = out / "feedback" / student / chapter
@@ -139,9 +215,19 @@ def autograde(out: Path, sub: Submission) -> dict:
     with Gradebook(_db_url(course)) as gb:
         graded = gb.find_submission(chapter, student)
         score = float(graded.score)
+    clock.lap("read the run's gradebook")
     status = "flagged for review" if report.get("flagged") else "graded"
     return {"status": status, "score": score, "notes": _describe(report),
             "flagged": report.get("flagged", [])}
+
+
+def _last_error(log: str) -> str:
+    """The most telling line of a failed nbgrader's log."""
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if "error" in line.lower() or "died" in line.lower():
+            return line[-200:]
+    return lines[-1][-200:] if lines else "no output"
 
 
 def _guard_report(folder: Path) -> dict:
@@ -174,22 +260,54 @@ def grade_one(out: Path, sub: Submission, max_score: float,
     """The result row for ``sub`` (graded, or 0 points with its reason).
 
     A submission whose normalised notebook was already graded against the
-    same solution keeps its stored grade unless ``force``.
+    same solution keeps its stored grade unless ``force``. One that cannot be
+    graded now for an infrastructure reason (status ``RETRY``) keeps the
+    student's earlier grade, its course copy and feedback (as ``kept``), and
+    is graded again by the next run.
     """
     path = out / "results" / sub.chapter / f"{sub.student}.json"
     key = _key(out, sub)
     old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     if (not force and old.get("key") == key
-            and old.get("status") in ("graded", "flagged for review")):
+            and old.get("status") in MERGED_STATUSES):
         result = {name: old[name] for name in ("status", "score", "notes", "flagged")
                   if name in old}
         result["reused"] = True
     else:  # no feedback nor course copy may outlive the grade they belong to
-        shutil.rmtree(out / "feedback" / sub.student / sub.chapter,
-                      ignore_errors=True)
-        shutil.rmtree(out / "runs" / sub.chapter / sub.student, ignore_errors=True)
-        result = ({"status": sub.fatal, "score": 0.0} if sub.fatal
-                  else autograde(out, sub))
+        earlier = (old if old.get("status") in MERGED_STATUSES
+                   else old.get("kept"))
+        folders = [out / "feedback" / sub.student / sub.chapter,
+                   out / "runs" / sub.chapter / sub.student]
+        aside = [f.with_name(f".{f.name}.earlier") for f in folders]
+        for folder, spare in zip(folders, aside, strict=True):
+            shutil.rmtree(spare, ignore_errors=True)
+            if folder.exists():
+                folder.rename(spare)
+        if sub.fatal:
+            result = {"status": sub.fatal, "score": 0.0}
+        else:
+            try:
+                result = autograde(out, sub)
+            except Exception as error:  # noqa: BLE001 - disk full, no fork...
+                result = {"status": RETRY, "score": 0.0, "notes": [
+                    f"infrastructure failure: {error!r}"[:300]]}
+        restore = result["status"] == RETRY and earlier
+        for folder, spare in zip(folders, aside, strict=True):
+            if restore:
+                shutil.rmtree(folder, ignore_errors=True)
+                if spare.exists():
+                    spare.rename(folder)
+            else:
+                shutil.rmtree(spare, ignore_errors=True)
+        if result["status"] == RETRY:
+            if earlier:
+                result["kept"] = {k: earlier[k] for k in
+                                  ("status", "score", "notes", "flagged", "key")
+                                  if k in earlier}
+                result["score"] = earlier["score"]
+            result["notes"] = [*result.get("notes", []), (
+                f"earlier grade kept ({earlier['score']:g}, {earlier['status']})"
+                if earlier else "no grade yet") + "; run the command again to retry"]
     result.update(student=sub.student, chapter=sub.chapter, max_score=max_score,
                   problems=[*sub.problems, *result.get("notes", [])],
                   file=sub.label, key=key)
@@ -316,7 +434,11 @@ def run(source: Path, chapters: list[str], workers: int, out: Path,
                   + (" (unchanged, grade kept)" if row.get("reused") else ""),
                   file=sys.stderr, flush=True)
             try:
+                start = time.perf_counter()
                 publish(out, course, row)
+                with _PHASES_LOCK:
+                    PHASES.append({"merge into the central gradebook":
+                                   time.perf_counter() - start})
             except Exception as error:  # the grade stands; the merge can be redone
                 print(f"warning: {row['student']} {row['chapter']} not merged into "
                       f"{gradebook.db_url(course)}: {error!r}", file=sys.stderr)
@@ -340,15 +462,23 @@ def publish(out: Path, course: Path, row: dict) -> None:
     """Bring ``row``'s grade into the central gradebook of ``course``.
 
     A graded submission is merged (one reused unchanged only if the central
-    gradebook lacks it); a file that could not be graded removes the
-    student's older grade for that chapter there, as in ``grades.csv``.
+    gradebook lacks it); a file that could not be graded by the student's
+    fault removes the student's older grade for that chapter there, as in
+    ``grades.csv``; one to retry (an infrastructure failure) leaves it.
     """
     url = gradebook.db_url(course)
     chapter, student = row["chapter"], row["student"]
-    if row["status"] not in MERGED_STATUSES:
+    run_course = out / "runs" / chapter / student
+    if row["status"] == RETRY:
+        kept = row.get("kept")
+        if (kept and kept["status"] in MERGED_STATUSES and run_course.exists()
+                and not gradebook.has_submission(url, chapter, student)):
+            gradebook.merge(run_course, url, chapter, student,
+                            kept.get("flagged") or (), central_course=course)
+    elif row["status"] not in MERGED_STATUSES:
         gradebook.remove(url, chapter, student, central_course=course)
     elif not (row.get("reused") and gradebook.has_submission(url, chapter, student)):
-        gradebook.merge(out / "runs" / chapter / student, url, chapter, student,
+        gradebook.merge(run_course, url, chapter, student,
                         row.get("flagged") or (), central_course=course)
 
 
@@ -433,7 +563,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {len(failed)} grade(s) not merged into the gradebook; run "
               "the command again to retry (with --force if OUT/runs was removed)",
               file=sys.stderr)
-    return 1 if failed else 0
+    retry = [r for r in rows if r["status"] == RETRY]
+    if retry:
+        print(f"error: {len(retry)} notebook(s) could not be graded for an "
+              "infrastructure reason (status retry; earlier grades kept): run "
+              "the same command again to retry exactly those", file=sys.stderr)
+    return 1 if failed or retry else 0
 
 
 if __name__ == "__main__":

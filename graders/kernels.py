@@ -1,6 +1,6 @@
 """The kernel that grading runs use: sandboxed, guarded, with limits.
 
-``graders/grade.py`` calls ``grading_kernel(course, uid)`` around each
+``graders/grade.py`` calls ``grading_kernel(course)`` around each
 ``nbgrader autograde``: it writes a ``python3`` kernelspec into that run's own
 Jupyter data folder whose launcher is ``graders/sandbox.py`` (see there for
 what the sandbox does), a sandbox spec, and a short private folder for the
@@ -27,7 +27,11 @@ from pathlib import Path
 from graders.build import ROOT
 
 SANDBOX = ROOT / "graders" / "sandbox.py"
-FIRST_UID = 61000  # sandbox users: 61000, 61001, ... one per parallel worker
+FIRST_UID = 61000  # sandbox users: 61000, 61001, ... one per running kernel
+UID_COUNT = 1000   # how many, leased machine-wide by graders/sandbox.py
+# Lock files of the machine-wide uid leases: one folder for every grader on
+# the machine (in containers sharing a node, mount the same host folder here).
+UID_LOCKS = os.environ.get("DLCOURSE_UID_LOCKS", "/run/dlcourse-uids")
 
 
 @dataclass
@@ -72,12 +76,13 @@ def _kernel_env(runtime: Path) -> dict[str, str]:
     return env
 
 
-def sandbox_uid(wanted: int) -> int:
-    """``wanted`` as root; otherwise the sandbox runs kernels as you."""
+def sandbox_uid(wanted: int | None = None) -> int | None:
+    """``wanted`` as root (None: the sandbox leases a free one machine-wide);
+    otherwise the sandbox runs kernels as you."""
     return wanted if os.geteuid() == 0 else os.getuid()
 
 
-def sandbox_spec(uid: int, runtime: Path, settings: Settings) -> dict:
+def sandbox_spec(uid: int | None, runtime: Path, settings: Settings) -> dict:
     """The settings graders/sandbox.py reads for one grading run."""
     gpu = sorted(glob.glob("/dev/nvidia*"))
     read_only = [os.path.realpath(sys.base_prefix), sys.prefix,
@@ -85,7 +90,8 @@ def sandbox_spec(uid: int, runtime: Path, settings: Settings) -> dict:
     if gpu:  # CUDA needs the driver's devices and /sys; its address space is huge
         read_only.append("/sys")
     return {
-        "uid": uid, "read_only": read_only, "read_write": [str(runtime)],
+        "uid": uid, "uid_pool": [FIRST_UID, UID_COUNT], "uid_locks": UID_LOCKS,
+        "chown": [str(runtime)], "read_only": read_only, "read_write": [str(runtime)],
         "devices": gpu, "memory_mb": 0 if gpu else settings.memory_mb,
         "cpu_seconds": settings.cpu_seconds, "processes": settings.processes,
         "env": _kernel_env(runtime),
@@ -93,8 +99,12 @@ def sandbox_spec(uid: int, runtime: Path, settings: Settings) -> dict:
 
 
 @contextlib.contextmanager
-def grading_kernel(course: Path, uid: int, settings: Settings | None = None):
+def grading_kernel(course: Path, uid: int | None = None,
+                   settings: Settings | None = None):
     """Set up the kernel for grading in ``course``; yield the nbgrader env.
+
+    As root each kernel (each restart too) runs as a uid that
+    graders/sandbox.py leases machine-wide, unless ``uid`` fixes one.
 
     Pass ``ipc_argument(env)`` to nbgrader too: the kernel's socket address.
     """
@@ -105,7 +115,6 @@ def grading_kernel(course: Path, uid: int, settings: Settings | None = None):
         argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
         if settings.sandbox:
             uid = sandbox_uid(uid)
-            os.chown(runtime, uid, uid)
             spec = scratch / "sandbox.json"
             spec.parent.mkdir(parents=True, exist_ok=True)
             spec.write_text(json.dumps(sandbox_spec(uid, runtime, settings), indent=1))
@@ -135,7 +144,7 @@ def check_sandbox() -> str | None:
     """None if the sandbox works on this machine, else why not (asked once)."""
     with tempfile.TemporaryDirectory(prefix="dlc-check-") as tmp:
         spec = Path(tmp) / "spec.json"
-        spec.write_text(json.dumps(sandbox_spec(sandbox_uid(FIRST_UID), Path(tmp),
+        spec.write_text(json.dumps(sandbox_spec(sandbox_uid(), Path(tmp),
                                                 SETTINGS)))
         try:
             done = subprocess.run([sys.executable, str(SANDBOX), str(spec), "--",

@@ -13,8 +13,12 @@ the command in new mount, PID, network, IPC and UTS namespaces:
   ``graders/``, ``.git`` and other students' work are not there at all;
 - network: none (a new network namespace without any interface up; Jupyter
   talks to the kernel over Unix sockets, ``KernelManager.transport = "ipc"``);
-- user: started as root, an unprivileged user id of its own (``uid`` in the
-  spec), no groups, no capabilities, ``no_new_privs``; started by another
+- user: started as root, an unprivileged user id of its own, no groups, no
+  capabilities, ``no_new_privs``. The id is leased machine-wide (``lease_uid``:
+  an ``flock`` on ``<uid_locks>/<uid>.lock``, held by this launcher and the
+  namespace's init until every process of the sandbox is gone), so that no
+  two sandboxes on the machine, of the same grading run or of two, ever share
+  it, nor the per-user process limit; started by another
   user, a user namespace builds the same sandbox and the kernel keeps that
   user's id (no capabilities, ``no_new_privs``);
 - limits (``setrlimit``): address space, CPU seconds, processes/threads for
@@ -30,6 +34,7 @@ is set up, from the instructor's checkout, and is not visible inside it.
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import json
 import os
 import resource
@@ -56,7 +61,10 @@ DEVICES = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"]
 
 # What a spec may say, with defaults (see graders/grade.py for how they are set).
 DEFAULTS = {
-    "uid": 61000,             # the sandbox user (and its group)
+    "uid": None,              # the sandbox user (and its group); None: leased
+    "uid_pool": [61000, 1000],  # first uid and how many, for a leased one
+    "uid_locks": "/run/dlcourse-uids",  # lock files shared by the whole machine
+    "chown": [],              # paths given to the sandbox user (socket folder)
     "read_only": [],          # extra paths visible read-only (venv, python, ...)
     "read_write": [],         # paths bound read-write (the kernel's socket folder)
     "copy_cwd": True,         # the kernel works on a private copy of its folder
@@ -237,6 +245,42 @@ def _count_processes(uid: int) -> int:
     return count
 
 
+def lease_uid(spec: dict) -> tuple[int, int]:
+    """A sandbox user id no other sandbox on this machine holds; (uid, lock fd).
+
+    Each uid has a lock file in ``spec["uid_locks"]``, a folder every grader
+    on the machine shares (containers on one node: mount the same host
+    folder there). An exclusive ``flock`` on it is the lease: it is held as
+    long as the returned descriptor is open in this launcher or its init, and
+    the kernel frees it by itself when they die, even by ``SIGKILL``. A uid
+    that still has processes (started by something that does not lease) is
+    skipped. A fixed ``spec["uid"]`` waits for its lease.
+    """
+    folder = spec["uid_locks"]
+    os.makedirs(folder, mode=0o755, exist_ok=True)
+    if spec["uid"] is not None:
+        candidates, wait = [spec["uid"]], True
+    else:
+        first, count = spec["uid_pool"]
+        candidates, wait = list(range(first, first + count)), False
+    for uid in candidates:
+        fd = os.open(os.path.join(folder, f"{uid}.lock"),
+                     os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        if not wait and _count_processes(uid):
+            os.close(fd)
+            continue
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        return uid, fd
+    raise SandboxError(f"no free sandbox user among {len(candidates)} "
+                       f"(leases in {folder})")
+
+
 def _supervise(pid: int, parent: int) -> int:
     """Wait for the namespace's init; kill it if whoever started us is gone.
 
@@ -260,25 +304,31 @@ def _supervise(pid: int, parent: int) -> int:
 def run(spec: dict, command: list[str]) -> int:
     """Run ``command`` in the sandbox; its exit status.
 
-    As root, the command runs as ``spec["uid"]``. Otherwise a user namespace
-    gives the rights to build the sandbox, and the command keeps the caller's
-    own user id (``spec["uid"]`` must be it); its process limit then counts
-    the caller's other processes too, so it is raised by their number.
+    As root, the command runs as a leased uid (``lease_uid``). Otherwise a
+    user namespace gives the rights to build the sandbox, and the command keeps
+    the caller's own user id (``spec["uid"]`` must be it or None); its process
+    limit then counts the caller's other processes too, so it is raised by
+    their number.
     """
     cwd = os.getcwd()
     flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
     if os.geteuid() != 0:
         uid, gid = os.getuid(), os.getgid()
-        if spec["uid"] != uid:
+        if spec["uid"] not in (None, uid):
             raise SandboxError(f"not root: the sandbox can only run as you "
                                f"(uid {uid}), not as uid {spec['uid']}")
-        spec = {**spec, "processes": spec["processes"] + _count_processes(uid)}
+        spec = {**spec, "uid": uid,
+                "processes": spec["processes"] + _count_processes(uid)}
         _check(_libc.unshare(flags | CLONE_NEWUSER), "unshare (user namespace)")
         for name, text in [("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
                            ("gid_map", f"{gid} {gid} 1")]:
             with open(f"/proc/self/{name}", "w") as handle:
                 handle.write(text)
     else:
+        uid, _lease = lease_uid(spec)  # open until this launcher and init end
+        spec = {**spec, "uid": uid}
+        for path in spec["chown"]:
+            os.chown(path, uid, uid)
         _check(_libc.unshare(flags), "unshare")
     parent = os.getppid()
     pid = os.fork()  # the child is PID 1 of the new PID namespace

@@ -16,12 +16,11 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 from nbformat.v4 import new_code_cell
-from nbtools import ROOT, processes
+from nbtools import ROOT, own_processes
 
 from graders import execute, kernels
 
@@ -50,10 +49,6 @@ def _report(tmp_path, code: str, **spec) -> dict:
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     return json.loads(out.strip().splitlines()[-1])
-
-
-def _processes_of(uid: int) -> list[str]:
-    return processes(lambda owner, _cmd: owner == uid)
 
 
 def test_student_code_sees_only_what_a_kernel_needs(tmp_path):
@@ -112,7 +107,8 @@ def test_no_network_not_even_the_hosts_loopback(tmp_path):
 
 
 def test_process_and_memory_limits(tmp_path):
-    report = _report(tmp_path, """
+    with own_processes() as left:
+        report = _report(tmp_path, """
         import json, os, time
         children = 0
         try:
@@ -130,26 +126,24 @@ def test_process_and_memory_limits(tmp_path):
             memory = "MemoryError"
         print(json.dumps({"children": children, "memory": memory}))
     """, processes=50, memory_mb=1024)
+        assert not left(), "forked children outlived the sandbox"
     assert report["children"] < 50
     assert report["memory"] == "MemoryError"
-    assert not _processes_of(UID), "forked children outlived the sandbox"
 
 
 def test_killing_the_launcher_kills_everything_inside(tmp_path):
-    proc = _run(tmp_path, """
-        import subprocess, time
-        subprocess.Popen(["sleep", "600"], start_new_session=True)
-        print("started", flush=True)
-        time.sleep(600)
-    """)
-    assert proc.stdout.readline().strip() == "started"
-    assert _processes_of(UID)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
-    deadline = time.monotonic() + 10
-    while _processes_of(UID) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not _processes_of(UID), "processes survived their launcher"
+    with own_processes() as left:  # (daemons stay in this test's process tree)
+        proc = _run(tmp_path, """
+            import subprocess, time
+            subprocess.Popen(["sleep", "600"], start_new_session=True)
+            print("started", flush=True)
+            time.sleep(600)
+        """)
+        assert proc.stdout.readline().strip() == "started"
+        assert any(f"uid={UID} sleep" in p for p in left(wait=0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert not left(wait=10), "processes survived their launcher"
 
 
 def test_bound_names_of_a_cell():
@@ -267,11 +261,13 @@ def _as_user(tmp_path, user):
             "net": attempt(lambda: socket.create_connection(("127.0.0.1", 9), 2)),
         }}))
     """)
-    done = subprocess.run(
-        ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups",
-         "/usr/bin/python3", str(kernels.SANDBOX), str(spec), "--",
-         "/usr/bin/python3", "-c", code],
-        cwd=work, capture_output=True, text=True, timeout=60)
+    with own_processes() as left:
+        done = subprocess.run(
+            ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups",
+             "/usr/bin/python3", str(kernels.SANDBOX), str(spec), "--",
+             "/usr/bin/python3", "-c", code],
+            cwd=work, capture_output=True, text=True, timeout=60)
+        still = left()
     if "user namespace" in done.stderr:
         pytest.skip(f"unprivileged user namespaces are off here: {done.stderr}")
     assert done.returncode == 0, done.stderr
@@ -279,4 +275,4 @@ def _as_user(tmp_path, user):
     assert report["uid"] == user
     assert report["repo"] == ["dlcourse"]
     assert report["write"] != "allowed" and report["net"] != "allowed"
-    assert not _processes_of(user)
+    assert not still, still
