@@ -23,7 +23,7 @@
 # - the activations of modern networks (leaky ReLU, ELU, GELU, swish), their
 #   derivatives, and how to compute them without overflow;
 # - inverted dropout, DropBlock for feature maps, and weight decay (and why the
-#   seed guide's "adds $\lambda\lVert W\rVert^2$" is off by a factor 2);
+#   common phrase "adds $\lambda\lVert W\rVert^2$" is off by a factor 2);
 # - which layers have trainable parameters, which only have buffers, and which
 #   have neither.
 #
@@ -1268,8 +1268,10 @@ check_activation(swish, F.silu, SIGMOIDS, "swish(x)", 12)
 # Dropout only acts in training mode: `nn.Dropout` is the identity after
 # `model.eval()`, and it has no parameters at all. Typical rates are 0.1 in
 # transformers and 0.2 to 0.5 in the fully connected heads of CNNs. It also
-# raises the variance of each activation by a factor $1/(1 - p)$, which is one
-# reason dropout and batch norm are rarely placed right next to each other.
+# raises the mean square of each activation by a factor $1/(1 - p)$
+# ($\mathbb E[\tilde x_i^2] = x_i^2/(1 - p)$), so the statistics a batch norm
+# sees in training differ from those in evaluation: one reason dropout and
+# batch norm are rarely placed right next to each other.
 #
 # ### Exercise 8: `inverted_dropout` (3 points)
 #
@@ -1452,9 +1454,9 @@ with forbid(*_banned):
 # recipe is dropout with $\gamma = p$. DropBlock is the identity in evaluation
 # mode, and the paper raises $p$ gradually during training.
 #
-# The seed guide's `DropBlock2d` stops at a comment: its `forward` has no
+# A classic bug in home-made versions of `DropBlock2d`: a `forward` that has no
 # `return` in training mode, so the layer returns `None` and the next layer
-# crashes. Here is the real one.
+# crashes. The tests of the exercise below check for it.
 
 # %%
 def expected_drop_fraction(drop_prob, block_size, height, width):
@@ -1707,8 +1709,8 @@ interactive_plot(show_dropblock, drop_prob=(0.0, 0.6, 0.05), block_size=(1, 25, 
 #
 # For plain SGD this is exactly gradient descent on the loss plus an **L2
 # penalty** $\frac{\lambda}{2}\lVert w\rVert^2$, whose gradient is $\lambda w$.
-# Mind the $\tfrac12$: the seed guide says `weight_decay` "adds
-# $\lambda\lVert W\rVert^2$ to the loss", which would double the pull. Small
+# Mind the $\tfrac12$: the common phrase "`weight_decay` adds
+# $\lambda\lVert W\rVert^2$ to the loss" would double the pull. Small
 # weights make a smoother function of the input, one that cannot bend
 # sharply to pass through every noisy training point, so weight decay trades
 # a little training error for less overfitting.
@@ -1832,7 +1834,7 @@ plt.show()
 #
 # ## 12.8 Which layers learn? A quiz
 #
-# A question from an interview-style test (the course's seed quiz): *which of
+# A classic interview-style question: *which of
 # these layers are not updated by backpropagation?* MaxPooling, a fully
 # connected (Linear) layer, Dropout, a convolution (Conv), BatchNorm, ReLU.
 #

@@ -361,8 +361,9 @@ check_grad_norm(_model, torch.randn(2, 9, generator=_gen), torch.tensor([5, 1]),
 # (PyTorch's default): the only difference is the `+ h` of the skip
 # connection. Each hidden layer is a `Linear` for the MLPs (width 64, on the
 # flattened digits) and a $3 \times 3$ convolution for the CNNs (16 channels,
-# on the 8x8 digit images). The measurements use float64, because the plain
-# networks' gradients fall below what float32 can represent.
+# on the 8x8 digit images). The measurements use float64: the deepest plain
+# networks' gradient entries are near $10^{-27}$, and their squares, which the
+# norm adds up, fall below the smallest float32 number (about $10^{-45}$).
 #
 # The bar: at 16 hidden layers the residual MLP's first layer gets at least
 # 1,000 times the gradient of the plain one (the test suite checks this with
@@ -445,7 +446,7 @@ plt.show()
 # The plain networks lose about the same factor with every layer: an
 # exponential decay, which on these log-log axes is a curve that bends down
 # ever more steeply. At 64 plain layers the first layer receives essentially
-# nothing (in float32 we measured exactly zero: the gradient underflows). The
+# nothing (in float32 its norm comes out exactly zero: the squares underflow). The
 # residual networks' gradients never vanish; they *grow* with depth instead,
 # slowly up to 16 layers and faster beyond, because the branches add up in the
 # forward pass (section 13.1), which the next widget lets you explore.
@@ -530,7 +531,7 @@ interactive_plot(show_profile, depth=(1, 40, 1),
 # ## 13.2 Plain against residual: training on the digits
 #
 # Gradients at initialisation are a prediction; training is the test. Both
-# MLPs get 16 hidden layers of width 64 (about 75,000 parameters), the same
+# MLPs get 16 hidden layers of width 64 (about 71,000 parameters), the same
 # initialisation, the same data (the 8x8 digits, flattened; a quarter kept for
 # testing), and the same optimiser: Adam with a learning rate of $3 \cdot
 # 10^{-3}$ following a cosine to 0, mini-batches of 128. A third run trains
@@ -983,7 +984,8 @@ print("your DenseBlock(64, 32, 6) on a (1, 64, 4, 4) input gives",
 # %% [markdown]
 # The count, 7,978,856 parameters, is the one torchvision reports for its
 # `densenet121`. The last block ends with $512 + 16 \cdot 32 = 1024$ channels
-# even though no layer in the network produces more than $4k = 128$ channels:
+# even though no layer inside a dense block produces more than $4k = 128$
+# channels:
 # width comes from accumulating narrow layers, not from wide ones.
 #
 # The widget plots the channel count and the parameters of your `DenseBlock`
@@ -1060,13 +1062,14 @@ interactive_plot(show_growth, in_channels=(1, 64, 1), growth_rate=(1, 48, 1),
 # parallel. It costs $2CR + R + C$ parameters for the channel part and
 # $2k^2$ for the spatial part, next to nothing against a convolution.
 #
-# Two remarks on the seed guide's versions. Its `ChannelAttention` computes
-# `channels // reduction` with a default reduction of 16, which is 0 for fewer
-# than 16 channels: `nn.Linear(8, 0)` builds without complaint and every
-# weight is then $\sigma(b_2 + b_2)$, independent of the input. Ours raises a
-# `ValueError` instead. Its spatial convolution has a bias; CBAM's formula has
-# none (a bias shifts every position by the same amount, which changes the
-# overall scale of the map, not where it looks), and ours follows the formula.
+# Two remarks on versions of these modules often copied from the web. A
+# `ChannelAttention` that computes `channels // reduction` with the default
+# reduction of 16 gets 0 for fewer than 16 channels: `nn.Linear(8, 0)` builds
+# without complaint and every weight is then $\sigma(b_2 + b_2)$, independent
+# of the input. Ours raises a `ValueError` instead. Their spatial convolution
+# often has a bias; CBAM's formula has none (a bias shifts every position by
+# the same amount, which changes the overall scale of the map, not where it
+# looks), and ours follows the formula.
 #
 # Both modules expose their weights through a method `attention(x)`, so that a
 # test (or you) can look at them; `forward(x)` returns `x * attention(x)`,
@@ -1406,8 +1409,8 @@ def trained_cnns(num_epochs=CNN_EPOCHS):
 cnn_models, cnn_runs = trained_cnns()
 for name, run in cnn_runs.items():
     print(f"{name:11s} final test accuracy {run['test accuracy'][-1]:.3f}")
-check_bar("test accuracy of the CNN with CBAM", cnn_runs["CNN + CBAM"]
-          ["test accuracy"][-1], 0.95)
+cbam_accuracy = check_bar("test accuracy of the CNN with CBAM",
+                          cnn_runs["CNN + CBAM"]["test accuracy"][-1], 0.95)
 
 # %% [markdown]
 # On a problem this small both networks are close to the ceiling, so compare
