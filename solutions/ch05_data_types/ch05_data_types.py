@@ -181,7 +181,7 @@ for name, order_of_names in [("red=0, green=1, blue=2", [0, 1, 2]),
 
 # %% [markdown]
 # Both fits are poor, and they disagree with each other: the model's answer
-# depends on an alphabetical or arbitrary choice that carries no information.
+# depends on an arbitrary order of the names that carries no information.
 # (An ordinal code is fine for a tree, which can split anywhere, and it can be
 # the right choice for a column that really is ordered, such as "small < medium
 # < large", although even there it assumes equal steps.)
@@ -640,9 +640,9 @@ plt.show()
 # those with a count of at least `min_freq`, and number them after the two
 # special tokens, **most frequent first**. Ties must be broken in a fixed way,
 # otherwise two correct programs give different ids: equal counts are ordered
-# alphabetically, by Python's string order (what `sorted` gives, in which
-# punctuation comes before digits and letters). Careful: `Counter.most_common`
-# orders ties by first appearance, not alphabetically.
+# alphabetically, by Python's string order (what `sorted` gives: character by
+# character, by Unicode code point, so "," < "." < "2" < "a" < "b"). Careful:
+# `Counter.most_common` orders ties by first appearance, not alphabetically.
 
 # %% grade_id="ch05-build-vocab"
 def build_vocab(texts, min_freq):
@@ -886,7 +886,7 @@ def learn_bpe(word_counts, num_merges):
 
     Returns (merges, symbols_per_word): the list of merged pairs in the order
     learned, and after each merge the average number of symbols per word token.
-    Ties between pairs are broken by the pair's alphabetical order.
+    Ties between pairs go to the pair that comes last in alphabetical order.
     """
     spelled = {word: (*word, "</w>") for word in word_counts}
     total = sum(word_counts.values())
@@ -1280,7 +1280,7 @@ plt.show()
 # or a bass says it.
 #
 # **Mel-frequency cepstral coefficients** (MFCCs) separate the two. Take the
-# logarithm of the mel band energies $E_1, \dots, E_{n_\text{mels}}$ of each
+# logarithm of the mel band energies $E_0, \dots, E_{n_\text{mels}-1}$ of each
 # frame, then a discrete cosine transform (DCT-II) along the bands, and keep the
 # first 13 or so coefficients:
 #
@@ -1394,7 +1394,7 @@ fig, axes = plt.subplots(1, 3, figsize=(14, 3.2))
 axes[0].plot(1970 + days / 365.25, close.numpy(), label="close")
 axes[0].set(xlabel="year", ylabel="price ($)", title="GOOG daily close")
 axes[1].plot(1970 + days[1:] / 365.25, returns.numpy(), lw=0.5, label="log return")
-axes[1].set(xlabel="year", ylabel="log(p_t / p_{t-1})", title="daily log returns")
+axes[1].set(xlabel="year", ylabel=r"$\log(p_t / p_{t-1})$", title="daily log returns")
 axes[2].plot(autocorrelation(close, 60).numpy(), label="prices")
 axes[2].plot(autocorrelation(returns, 60).numpy(), label="returns")
 axes[2].set(xlabel="lag k (trading days)", ylabel="$r_k$", title="autocorrelation")

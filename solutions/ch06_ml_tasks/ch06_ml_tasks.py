@@ -108,7 +108,9 @@ print(f"torch {torch.__version__}, device: {device}")
 #   = \log\big(1 + e^{z}\big) - y z ,$$
 #
 # and averaged over the batch it is the loss. The right-hand form follows from
-# $\log\sigma(z) = -\log(1 + e^{-z})$ and $\log(1 - \sigma(z)) = \log\sigma(-z)$.
+# $\log\sigma(z) = -\log(1 + e^{-z}) = z - \log(1 + e^{z})$ and
+# $\log(1 - \sigma(z)) = \log\sigma(-z) = -\log(1 + e^{z})$: substitute them and
+# collect the terms in $\log(1 + e^{z})$.
 # Its gradient is simply $\partial \ell / \partial z = \sigma(z) - y$: the error of
 # the predicted probability.
 #
@@ -437,7 +439,7 @@ interactive_plot(show_threshold, threshold=(0.01, 0.99, 0.01))
 # chapter 3:
 #
 # $$\ell(z, y) = -\log \operatorname{softmax}(z)_y
-#   = -z_y + \log \sum_{c=1}^{C} e^{z_c} .$$
+#   = -z_y + \log \sum_{c=0}^{C-1} e^{z_c} .$$
 #
 # As in the binary case, the model returns logits and the loss applies the
 # softmax itself: `nn.CrossEntropyLoss` takes logits of shape $(N, C)$ and class
@@ -624,8 +626,8 @@ results["multi-label classification"] = {"Hamming loss": hamming,
                                          "subset accuracy": subset}
 per_label = (Yq_pred == Yq_test).float().mean(dim=0)
 print(f"Hamming loss {hamming:.4f}, subset accuracy {subset:.4f}")
-print("accuracy per label:", dict(zip(question_names,
-                                      per_label.numpy().round(4), strict=True)))
+print("accuracy per label:", {name: round(acc, 4) for name, acc in
+                              zip(question_names, per_label.tolist(), strict=True)})
 ax = plot_curves(label_history, xlabel="Adam step", ylabel="mean BCE over labels")
 ax.set_title("Digits: three labels at once")
 plt.show()
@@ -1081,8 +1083,9 @@ print(kmeans(X_demo, k=2, num_iters=10, seed=0))
 well-separated blobs, the true partition and scikit-learn's KMeans(n_init=10)
 inertia; at convergence a fixed point (centroid = mean of its points, each point at
 its nearest centroid); the same seed gives the same result; an empty cluster keeps
-its centroid (duplicated points); X not modified; ValueError for k < 1 or k > N;
-no scikit-learn or SciPy k-means inside."""
+its centroid (duplicated points); k-means++ picks starts with probability
+proportional to D(x)^2 (frequencies over many seeds); X not modified; ValueError
+for k < 1 or k > N; no scikit-learn or SciPy k-means inside."""
 _banned = ("sklearn.cluster.KMeans", "sklearn.cluster.MiniBatchKMeans",
            "sklearn.cluster.BisectingKMeans", "sklearn.cluster.k_means",
            "sklearn.cluster.kmeans_plusplus", "scipy.cluster.vq.kmeans",
@@ -1189,6 +1192,20 @@ for j in range(3):
         "not one of the points (each centroid starts on a row and an empty "
         "cluster keeps it)")
 assert len(set(labels.tolist())) == 2, f"labels {labels.tolist()}: expected 2 groups"
+# k-means++ draws the second centre with probability proportional to D(x)^2: on
+# the points 0, 1, 4 the start {0, 1} has probability (1/17 + 1/10) / 3 = 0.053
+# (with D(x) it would be 0.15, uniformly 0.33), and only that start gives the
+# centroids 0 and 2.5 after one iteration
+X_three = torch.tensor([[0.0], [1.0], [4.0]], dtype=torch.float64)
+num_seeds, p_start = 800, (1 / 17 + 1 / 10) / 3
+with forbid(*_banned):
+    hits = sum(float(kmeans(X_three, 2, 1, s)[0].max()) < 3 for s in range(num_seeds))
+bound = 5 * math.sqrt(p_start * (1 - p_start) / num_seeds)
+assert abs(hits / num_seeds - p_start) <= bound, (
+    f"kmeans(points 0, 1, 4; k=2, num_iters=1) over seeds 0..{num_seeds - 1}: the "
+    f"start {{0, 1}} came {hits / num_seeds:.3f} of the time, expected "
+    f"{p_start:.3f} +- {bound:.3f} (draw each next centre with probability "
+    "proportional to D(x)^2, the squared distance)")
 expect_raises(ValueError, kmeans, X_demo, 0, 10, 0, name="kmeans(k=0)")
 expect_raises(ValueError, kmeans, X_demo, 7, 10, 0, name="kmeans(6 points, k=7)")
 expect_raises(ValueError, kmeans, torch.zeros(5), 2, 10, 0, name="kmeans(1-D X)")

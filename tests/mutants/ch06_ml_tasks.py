@@ -281,6 +281,29 @@ def kmeans(X, k, num_iters, seed):
         c = (one_hot.T @ X) / one_hot.sum(0)[:, None]
     return c, labels
 ''',
+        "k-means++ weighted by D(x), not D(x)^2": '''
+def kmeans(X, k, num_iters, seed):
+    if X.dim() != 2 or not 1 <= k <= X.shape[0]:
+        raise ValueError("bad arguments")
+    g = torch.Generator().manual_seed(seed)
+    chosen = [int(torch.randint(len(X), (1,), generator=g))]
+    for _ in range(1, k):
+        d = (X[:, None] - X[chosen][None]).pow(2).sum(-1).amin(1).sqrt()
+        d = d.double().cpu()
+        w = d if d.sum() > 0 else torch.ones_like(d)
+        chosen.append(int(torch.multinomial(w, 1, generator=g)))
+    c = X[chosen].clone()
+    labels = None
+    for _ in range(num_iters):
+        new = (X[:, None] - c[None]).pow(2).sum(-1).argmin(1)
+        if labels is not None and torch.equal(new, labels):
+            break
+        labels = new
+        for j in range(k):
+            if (labels == j).any():
+                c[j] = X[labels == j].mean(0)
+    return c, labels
+''',
         "random rows without k-means++, never updated after one step": '''
 def kmeans(X, k, num_iters, seed):
     if X.dim() != 2 or not 1 <= k <= X.shape[0]:
