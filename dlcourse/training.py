@@ -14,11 +14,12 @@ from __future__ import annotations
 
 
 def check_bar(what: str, value: float, bar: float, *,
-              higher_is_better: bool = True) -> float:
+              higher_is_better: bool = True) -> None:
     """Print ``value`` beside its ``bar``; raise AssertionError if it misses it.
 
     ``higher_is_better=False`` for losses and errors (the value must be at
-    most ``bar``). Returns ``value`` so that a cell can go on using it.
+    most ``bar``). Returns None, so that a cell ending with it shows only
+    the printed line.
     """
     value = float(value)
     met = value >= bar if higher_is_better else value <= bar
@@ -30,4 +31,3 @@ def check_bar(what: str, value: float, bar: float, *,
             f"{what} is {value:.4g}, the bar is {sign} {bar:g}: train longer (the "
             "knob at the top of the training cell), or check the model and the "
             "learning rate")
-    return value

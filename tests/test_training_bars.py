@@ -18,7 +18,7 @@ BAR_CHAPTERS = [c for c in CHAPTERS
 def test_check_bar_reports_and_fails_below_the_bar(capsys):
     from dlcourse.training import check_bar
 
-    assert check_bar("accuracy", 0.97, 0.95) == 0.97
+    assert check_bar("accuracy", 0.97, 0.95) is None
     assert "accuracy: 0.97 (bar: >= 0.95) reached" in capsys.readouterr().out
     with pytest.raises(AssertionError, match="accuracy is 0.9, the bar is >= 0.95"):
         check_bar("accuracy", 0.9, 0.95)

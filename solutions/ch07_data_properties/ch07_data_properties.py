@@ -1164,8 +1164,8 @@ print(f"measured SNR: {snr.item():.4f} dB")
 """add_gaussian_noise: SNR measured back (mean squares over the last dim, per
 waveform) equals snr_db within 0.01 dB for short and long waveforms, batches of
 different loudness, a constant offset and negative SNRs; the noise is Gaussian;
-shape, float64 and device kept; input not modified; generator reproduces; None
-works; an all-zero waveform is unchanged."""
+shape, float64, float32 and device kept; input not modified; generator
+reproduces; None works; an all-zero waveform is unchanged."""
 
 
 def measured_snr(clean, noisy):
@@ -1209,6 +1209,8 @@ assert_close(measured_snr(long, long + noise), torch.tensor(0.0, dtype=torch.flo
              rtol=0, atol=0.01, name="SNR measured for one waveform of 20,000 samples")
 same = add_gaussian_noise(batch, 10.0, torch.Generator().manual_seed(0))
 assert torch.equal(same, noisy), "the same generator seed gave different results"
+single = add_gaussian_noise(batch.float(), 10.0, torch.Generator().manual_seed(0))
+assert single.dtype == torch.float32, f"dtype {single.dtype}, expected torch.float32"
 silent = torch.zeros(2, 40, dtype=torch.float64, device=device)
 assert_close(add_gaussian_noise(silent, 20.0), silent,
              name="add_gaussian_noise(all-zero waveforms, 20 dB) (unchanged)")
@@ -1423,7 +1425,7 @@ def normalize_images(images, mean, std):
 # %% grade_id="ch07-normalize-images-tests" points=1
 """normalize_images: (x - mean[c]) / std[c] along the channel axis (the third from
 the end, also when W == C), for one image (C, H, W) and a batch (N, C, H, W);
-float64 and the device kept; inputs not modified."""
+float64 and float32 and the device kept; inputs not modified."""
 images = torch.arange(2 * 3 * 4 * 3, dtype=torch.float64, device=device).reshape(
     2, 3, 4, 3)  # (N=2, C=3, H=4, W=3): W == C on purpose
 mean = torch.tensor([1.0, 20.0, 40.0], dtype=torch.float64, device=device)
@@ -1437,6 +1439,9 @@ assert all(torch.equal(a, b) for a, b in zip((images, mean, std), copies,
                                              strict=True)), "an input was modified"
 assert_close(normalize_images(images[1], mean, std), want[1],
              name="normalize_images(one image (3, 4, 3), mean, std)")
+assert_close(normalize_images(images.float(), mean.float(), std.float()),
+             want.float(), rtol=1e-5, atol=1e-6,
+             name="normalize_images(float32 images) (float32 kept)")
 ### BEGIN HIDDEN TESTS
 _gen = torch.Generator().manual_seed(12)
 for _shape in [(5, 2, 3, 7), (1, 4, 2, 2), (3, 6, 5), (2, 2, 3, 4, 5)]:

@@ -17,9 +17,10 @@
 #   and why XOR is the smallest problem that needs a hidden layer;
 # - what the universal approximation theorem says, a proof of it in one
 #   dimension, and what it does not promise;
-# - how to write a configurable `DeepMLP` with dropout; why the seed guide's
-#   batch norm fails on a batch of one; two classic mistakes: an activation
-#   after the output layer (which the guide's formulas suggest) and forgetting
+# - how to write a configurable `DeepMLP` with dropout; why a batch norm in
+#   every block, a common textbook variant, fails on a batch of one; two
+#   classic mistakes: an activation after the output layer (which formulas
+#   written with the activation on every layer suggest) and forgetting
 #   `model.eval()`;
 # - how many parameters an MLP has, and why that number explodes on images;
 # - how to train an MLP on digits to over 95% test accuracy in a few seconds,
@@ -87,7 +88,7 @@ print(f"torch {torch.__version__}, device: {device}")
 # \mathbb{R}^{D_\ell}$. Note the last line: **the output layer has no
 # activation**. For classification its outputs are the **logits**, and
 # `nn.CrossEntropyLoss` applies the softmax itself (chapter 3); for regression
-# they are the predicted numbers. (The seed guide writes $a_2 = f(z_2)$ all the
+# they are the predicted numbers. (Many texts write $a_\ell = f(z_\ell)$ all the
 # way to the end; section 8.4 shows what an activation on the output costs.)
 #
 # In code, a batch of $N$ inputs is a matrix $X$ of shape $(N, D_0)$, one
@@ -659,9 +660,9 @@ interactive_plot(show_width, width=widgets.SelectionSlider(
 # numbers, dropout commutes with the ReLU: `Dropout` before or after `ReLU`
 # computes the same function.
 #
-# ### The seed guide's version and its pitfalls
+# ### A common variant and its pitfalls
 #
-# The seed guide's `DeepMLP` puts `BatchNorm1d` between each `Linear` and its
+# A common textbook `DeepMLP` puts `BatchNorm1d` between each `Linear` and its
 # ReLU. Batch normalisation (chapter 12) is a fine layer, but in an MLP
 # specification it brings two problems:
 # 1. In training mode it normalises with the statistics of the batch, and a
@@ -677,10 +678,10 @@ interactive_plot(show_width, width=widgets.SelectionSlider(
 # mistakes: an activation after the output layer, and forgetting `eval()`.
 
 # %%
-guide_style = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(),
+batchnorm_mlp = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(),
                             nn.Linear(8, 3))
 try:
-    guide_style(torch.randn(1, 4))  # training mode, batch of one
+    batchnorm_mlp(torch.randn(1, 4))  # training mode, batch of one
 except ValueError as err:
     print("BatchNorm1d, batch of 1 in training mode:", err)
 
@@ -765,7 +766,7 @@ class DeepMLP(nn.Module):
 
 
 # %%
-# Try it: the seed guide's example sizes, without the batch norm
+# Try it: a 100 -> 512 -> 256 -> 128 -> 10 network with dropout 0.3
 model = DeepMLP(100, [512, 256, 128], 10, dropout=0.3)
 print(model)
 print("output shape:", tuple(model(torch.randn(1, 100)).shape))
@@ -1168,8 +1169,9 @@ expect_raises(ValueError, max_width, 5, -1, 2, 100, name="max_width(5, -1, 2, 10
 # `DeepMLP(64, [128, 64], 10, dropout=0.1)`, trained with Adam on mini-batches
 # of 64 and the cross-entropy loss on the logits. Each epoch is one pass over
 # the training set in a new random order, and the learning rate follows a
-# cosine from $3 \cdot 10^{-3}$ down to 0 over the epochs (chapter 16): on ten
-# seeds we tried, that made the final accuracy steadier than a constant rate.
+# cosine from $3 \cdot 10^{-3}$ down to 0 over the epochs (chapter 16): the
+# small steps of the last epochs keep the final accuracy from jumping between
+# epochs, as it can with a constant rate.
 # Remember the two modes: `train()` while training (dropout on), `eval()` and
 # `torch.no_grad()` to evaluate.
 #
@@ -1418,7 +1420,7 @@ for side in (8, 28, 64, 224):
 #   training finds the weights, nor a small width in many dimensions: narrow
 #   networks trained on $\sin x$ got stuck where wide ones did not.
 # - `DeepMLP` stacks Linear, ReLU and Dropout blocks and ends with a Linear.
-#   The seed guide's BatchNorm fails on a batch of one in training mode; a
+#   A BatchNorm in every block fails on a batch of one in training mode; a
 #   softmax or ReLU after the output layer cripples the loss; dropout must be
 #   switched off with `model.eval()` for evaluation.
 # - An MLP has $\sum_\ell (D_{\ell-1} + 1) D_\ell$ parameters; counting them

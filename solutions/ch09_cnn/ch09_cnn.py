@@ -135,9 +135,9 @@ print(f"conv layer, 3 channels -> 64 filters of 3x3: "
 # cross-correlation and calls it a convolution. For a trained network it makes no
 # difference: it would simply learn the flipped kernel. It matters when you apply
 # a hand-made filter, compare with `scipy.signal.convolve2d`, or load weights
-# from a library that flips (the seed guide of this course writes the flipped
-# formula first and the unflipped one "in practice": only the second is what
-# PyTorch computes). With an asymmetric kernel the difference shows:
+# from a library that flips. Textbooks often write the flipped formula first;
+# only the unflipped one is what PyTorch computes. With an asymmetric kernel the
+# difference shows:
 
 # %%
 tiny = torch.arange(16.0).reshape(4, 4)
@@ -218,8 +218,9 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Look at the right border of the Sobel and edge maps: a thin bright line that is
-# not in the photo. Zero padding surrounds the photo with a black frame, and an
+# Look at the right border of the Sobel x and edge-strength maps: a thin line
+# that is not in the photo (dark in the signed Sobel x map, bright in the edge
+# strength). Zero padding surrounds the photo with a black frame, and an
 # edge filter duly finds the edge between the bright photo and that frame. This
 # is the price of zero padding; `padding_mode="reflect"` or `"replicate"` in
 # `nn.Conv2d` avoids it.
@@ -1613,10 +1614,11 @@ for _seed, _args in enumerate([(2, 7, 1, 1, 0, (3, 2, 5, 4)),
 # 3. **scale**: every channel is multiplied by its weight,
 #    $y_{c,i,j} = s_c\, x_{c,i,j}$.
 #
-# It costs about $2C^2/r$ parameters, a few percent of a ResNet, and won the
-# ImageNet competition of 2017. It is a first form of *attention* (chapters 11
-# and 22): the network computes, from the input itself, how much to use each
-# part of it. Chapter 13 adds spatial attention.
+# It costs about $2C^2/r$ parameters per block (about 10% more for a ResNet-50,
+# as the table of §9.8 says), and won the ImageNet competition of 2017. It is a
+# first form of *attention* (chapters 11 and 22): the network computes, from the
+# input itself, how much to use each part of it. Chapter 13 adds spatial
+# attention.
 
 # %% [markdown]
 # ### Exercise 6: `SEBlock` (2 points)
@@ -1678,9 +1680,10 @@ class SEBlock(nn.Module):
 # Try it: the channel weights of a random block on a random batch
 se = SEBlock(32, reduction=4)
 x_se = torch.randn(2, 32, 5, 5)
-print("output:", tuple(se(x_se).shape), f"; {count_params(se):,} parameters")
-print("weights of the first 6 channels of image 0:",
-      (se(x_se) / x_se)[0, :6, 0, 0])
+with torch.no_grad():
+    y_se = se(x_se)
+print("output:", tuple(y_se.shape), f"; {count_params(se):,} parameters")
+print("weights of the first 6 channels of image 0:", (y_se / x_se)[0, :6, 0, 0])
 
 # %% grade_id="ch09-se-block-tests" points=2
 """SEBlock: parameter shapes in the stated order (default reduction 16); with

@@ -12,7 +12,7 @@
 # with PyTorch's exact conventions, measures why the plain one forgets, runs cells
 # over sequences in both directions, pools their outputs with attention, and ends
 # with a character-level language model that writes English-looking text after
-# twenty seconds of training.
+# 500 training steps.
 #
 # **You will learn**
 # - the recurrence $h_t = f(x_t, h_{t-1})$, weight sharing over time, and what
@@ -757,8 +757,8 @@ assert _shapes == _expected_cell_parameters(6, 2, 4), f"LSTMCell(6, 2): {_shapes
 # Two conventions coexist, and both matter when you copy weights or read code:
 #
 # 1. **Which side of the interpolation $z$ is on.** PyTorch (like Cho et al.)
-#    keeps the *old* state with weight $z_t$. Many tutorials, and the guide this
-#    course grew from, write $h_t = (1 - z_t) h_{t-1} + z_t n_t$. That is the same
+#    keeps the *old* state with weight $z_t$. Many tutorials write
+#    $h_t = (1 - z_t) h_{t-1} + z_t n_t$ instead. That is the same
 #    family of models with $z$ replaced by $1 - z$ (flip the signs of the update
 #    gate's weights and bias), but the weights of one do not work in the other.
 # 2. **Where the reset gate acts.** The original paper multiplies the state
@@ -997,8 +997,8 @@ print("h_n[1] == outputs[:, 0, H:]: ", torch.allclose(h_n[1], outputs[:, 0, 4:])
 # %% [markdown]
 # ### A pitfall: the initial state on the wrong device
 #
-# A from-scratch LSTM often creates its initial state like this (the guide this
-# course grew from does): `h = torch.zeros(x.size(0), hidden_size)`. The zeros
+# A from-scratch LSTM often creates its initial state like this:
+# `h = torch.zeros(x.size(0), hidden_size)`. The zeros
 # are float32 and on the CPU, whatever the input and the weights are. Every CPU
 # float32 test passes, and the first run on a GPU fails with "Expected all
 # tensors to be on the same device". The same mistake shows on a CPU with
@@ -1356,9 +1356,10 @@ for fill in (float("-inf"), torch.finfo(torch.float16).min, -1e9):
 #
 # Pool the outputs of a recurrent network with given scores, masking the padding
 # of each sequence. `torch.softmax` is allowed. Build the mask from `lengths`
-# with a comparison against `torch.arange(T)` (broadcasting $(1, T)$ against
-# $(N, 1)$ gives $(N, T)$), and do not change the caller's `scores` in place
-# (`masked_fill` returns a new tensor; `masked_fill_` would not).
+# with a comparison against `torch.arange(T, device=scores.device)` (broadcasting
+# $(1, T)$ against $(N, 1)$ gives $(N, T)$; without `device=` the range is on the
+# CPU and the comparison fails on a GPU), and do not change the caller's `scores`
+# in place (`masked_fill` returns a new tensor; `masked_fill_` would not).
 
 # %% grade_id="ch10-attention-pooling"
 def attention_pooling(outputs, scores, lengths=None):

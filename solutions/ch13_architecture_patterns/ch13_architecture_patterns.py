@@ -1409,8 +1409,8 @@ def trained_cnns(num_epochs=CNN_EPOCHS):
 cnn_models, cnn_runs = trained_cnns()
 for name, run in cnn_runs.items():
     print(f"{name:11s} final test accuracy {run['test accuracy'][-1]:.3f}")
-cbam_accuracy = check_bar("test accuracy of the CNN with CBAM",
-                          cnn_runs["CNN + CBAM"]["test accuracy"][-1], 0.95)
+check_bar("test accuracy of the CNN with CBAM",
+          cnn_runs["CNN + CBAM"]["test accuracy"][-1], 0.95)
 
 # %% [markdown]
 # On a problem this small both networks are close to the ceiling, so compare

@@ -252,6 +252,13 @@ def add_gaussian_noise(waveform, snr_db, generator=None):
     p_noise = waveform.pow(2).mean(-1, keepdim=True) / 10 ** (snr_db / 10)
     return waveform + noise * (p_noise / noise.pow(2).mean(-1, keepdim=True)).sqrt()
 ''',
+        "computes in float64: float32 waveforms come back as float64": '''
+def add_gaussian_noise(waveform, snr_db, generator=None):
+    w = waveform.double()
+    noise = torch.randn(w.shape, generator=generator, dtype=torch.float64).to(w.device)
+    p_noise = w.pow(2).mean(-1, keepdim=True) / 10 ** (snr_db / 10)
+    return w + noise * (p_noise / noise.pow(2).mean(-1, keepdim=True)).sqrt()
+''',
         "adds the noise in place": '''
 def add_gaussian_noise(waveform, snr_db, generator=None):
     noise = torch.randn(waveform.shape, generator=generator, dtype=waveform.dtype)
@@ -299,6 +306,11 @@ def normalize_images(images, mean, std):
         "multiplies by std instead of dividing": '''
 def normalize_images(images, mean, std):
     return (images - mean[:, None, None]) * std[:, None, None]
+''',
+        "computes in float64: float32 images come back as float64": '''
+def normalize_images(images, mean, std):
+    x = images.double()
+    return (x - mean.double()[:, None, None]) / std.double()[:, None, None]
 ''',
         "normalises the input in place": '''
 def normalize_images(images, mean, std):

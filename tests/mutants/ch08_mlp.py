@@ -139,7 +139,7 @@ def xor_weights(dtype=torch.float32, device="cpu"):
 ''',
     },
     "ch08-deep-mlp": {
-        "the seed guide's BatchNorm1d (extra parameters, fails on a batch of 1)":
+        "a BatchNorm1d in every block (extra parameters, fails on a batch of 1)":
             _DEEP_MLP_HEAD + '''
         if not 0 <= dropout < 1:
             raise ValueError("dropout")
