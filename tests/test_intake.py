@@ -20,7 +20,21 @@ from graders.intake import align, locate, normalise, release_notebook
 CH = "ch03_probability"
 ANSWER = "ch03-entropy"
 TESTS = "ch03-entropy-tests"
-DEMO = "cell-029"  # "Try it" after the entropy answer cell
+
+
+def _demo_id() -> str:
+    """The id of the "Try it" code cell right after the entropy answer cell."""
+    cells = read(release_path(CH)).cells
+    at = next(i for i, c in enumerate(cells)
+              if c.metadata.get("nbgrader", {}).get("grade_id") == ANSWER)
+    demo = cells[at + 1]
+    assert demo.cell_type == "code" and "nbgrader" not in demo.metadata, demo
+    return demo.id
+
+
+DEMO = _demo_id()
+# The chapter's number of test cells, for the notes that count them.
+NUM_TESTS = len(grade_cells(read(release_path(CH)))[1])
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +133,7 @@ def test_edited_test_cell_is_restored(release, solved):
 def test_every_test_cell_edited_is_one_note(release):
     aligned, notes = align(make_submission("edited", release, release), release)
     _check(aligned, release)
-    assert notes == ["all 7 test cells were edited: restored"]
+    assert notes == [f"all {NUM_TESTS} test cells were edited: restored"]
 
 
 def test_test_cell_turned_into_markdown_is_restored(release, solved):
@@ -152,7 +166,8 @@ def test_raised_points_and_removed_locks_are_restored(release, solved):
                      "(editable, locked, points): restored"]
     aligned, notes = align(make_submission("inflated", release, release), release)
     _check(aligned, release)
-    assert notes == ["metadata of all 7 test cells changed (locked, points): restored"]
+    assert notes == [f"metadata of all {NUM_TESTS} test cells changed (locked, "
+                     "points): restored"]
 
 
 def test_added_cell_claiming_a_test_grade_id_is_plain_code(release, solved):

@@ -156,6 +156,24 @@ def _hidden_line_numbers(source: str) -> set[int]:
     return lines
 
 
+def _ends_with_a_value(source: str) -> bool:
+    """Whether a test cell ends with a call to one of its own functions that
+    returns a value (its output would become nbgrader partial credit)."""
+    import ast
+
+    body = ast.parse(source).body
+    if not body or not isinstance(body[-1], ast.Expr):
+        return False
+    call = body[-1].value
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)):
+        return False
+    for node in body:
+        if isinstance(node, ast.FunctionDef) and node.name == call.func.id:
+            return any(isinstance(n, ast.Return) and n.value is not None
+                       for n in ast.walk(node))
+    return False
+
+
 def _global_names_bound(source: str, lines: set[int]) -> set[str]:
     """Module-level names that the statements on ``lines`` bind (not locals)."""
     import ast
@@ -199,6 +217,10 @@ def test_visible_tests_show_every_clause_the_hidden_tests_check(chapter):
             if pattern.search(hidden) and not pattern.search(visible):
                 problems.append(f"{test_id}: the hidden tests use {what} but the "
                                 "visible tests never do")
+        if _ends_with_a_value(cell.source):
+            problems.append(f"{test_id}: the cell ends with a call that returns a "
+                            "value: nbgrader would take a number shown there as "
+                            "partial credit (assign it: `_ = ...`)")
         bound = _global_names_bound(cell.source, _hidden_line_numbers(cell.source))
         public = sorted(n for n in bound if not n.startswith("_"))
         if public:

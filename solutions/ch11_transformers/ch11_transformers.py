@@ -520,7 +520,8 @@ for _batch, _l, _s, _e in [((), 3, 5, 2), ((1,), 1, 4, 3), ((4,), 6, 1, 5),
 _x = torch.randn(3, 6, 4, generator=_gen, dtype=torch.float64).to(device)
 _causal = nn.Transformer.generate_square_subsequent_mask(6, device=device,
                                                          dtype=torch.float64)
-_check_weights(_x, _x, _causal, "attention_weights with a causal float mask", 1e-10)
+_ = _check_weights(_x, _x, _causal, "attention_weights with a causal float mask",
+                   1e-10)
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -343,8 +343,8 @@ for _seed, (_depth, _width, _res, _conv, _n) in enumerate(
                         rtol=1e-9 if _dtype == torch.float64 else 1e-4)
 _model = nn.Sequential(nn.LayerNorm(9), nn.Linear(9, 4), nn.ReLU(), nn.Linear(4, 6))
 _model.eval()
-check_grad_norm(_model, torch.randn(2, 9, generator=_gen), torch.tensor([5, 1]),
-                "LayerNorm first, evaluation mode", rtol=1e-5)
+_ = check_grad_norm(_model, torch.randn(2, 9, generator=_gen), torch.tensor([5, 1]),
+                    "LayerNorm first, evaluation mode", rtol=1e-5)
 ### END HIDDEN TESTS
 
 # %% [markdown]
