@@ -52,8 +52,8 @@ def configure_grading(c, cell_timeout: int = 120, max_output_kb: int = 200,
     """Settings of ``./course grade`` runs on top of ``configure``.
 
     The Execute step becomes ``GuardedExecute`` (output caps, kernel restarts,
-    tamper guard) and the kernel is reached over Unix sockets, because the
-    sandboxed kernel has no network, not even loopback.
+    tamper guard) and the kernel is reached over Unix sockets: the sandboxed
+    kernel's network namespace has only its own loopback, not the host's.
     """
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import (

@@ -11,8 +11,11 @@ the command in new mount, PID, network, IPC and UTS namespaces:
   folder, ``/tmp`` and ``/dev/shm`` as small memory file systems, and the one
   folder where the kernel's sockets live. Solutions, tests, gradebooks,
   ``graders/``, ``.git`` and other students' work are not there at all;
-- network: none (a new network namespace without any interface up; Jupyter
-  talks to the kernel over Unix sockets, ``KernelManager.transport = "ipc"``);
+- network: none outside (a new network namespace whose only interface is its
+  own loopback, brought up so that code in the sandbox can talk to itself, as
+  ``torchrun`` and ``gloo`` do; it cannot reach the host's loopback or any
+  other machine; Jupyter talks to the kernel over Unix sockets,
+  ``KernelManager.transport = "ipc"``);
 - user: started as root, an unprivileged user id of its own, no groups, no
   capabilities, ``no_new_privs``. The id is leased machine-wide (``lease_uid``:
   an ``flock`` on ``<uid_locks>/<uid>.lock``, held by this launcher and the
@@ -42,6 +45,7 @@ import shutil
 import signal
 import socket
 import stat
+import struct
 import sys
 import time
 
@@ -301,6 +305,17 @@ def _supervise(pid: int, parent: int) -> int:
         time.sleep(0.2)
 
 
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+
+
+def _loopback_up() -> None:
+    """Bring up ``lo`` of the new network namespace (it starts down)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack("16sH14x", b"lo", 0)
+        flags = struct.unpack("16sH14x", fcntl.ioctl(sock, SIOCGIFFLAGS, request))[1]
+        fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | IFF_UP))
+
+
 def run(spec: dict, command: list[str]) -> int:
     """Run ``command`` in the sandbox; its exit status.
 
@@ -337,6 +352,7 @@ def run(spec: dict, command: list[str]) -> int:
     try:
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         socket.sethostname("sandbox")
+        _loopback_up()
         root = build_root(spec, cwd)
         command = _private_connection_file(root, command, spec["uid"])
         os.chroot(root)

@@ -88,7 +88,9 @@ def test_student_code_sees_only_what_a_kernel_needs(tmp_path):
     assert (tmp_path / "work" / "data.txt").read_text() == "original"  # a copy
 
 
-def test_no_network_not_even_the_hosts_loopback(tmp_path):
+def test_no_network_but_its_own_loopback(tmp_path):
+    """The host's loopback server cannot be reached; the sandbox's own
+    loopback works (torchrun and gloo need it) and is its only interface."""
     server = socket.create_server(("127.0.0.1", 0))
     port = server.getsockname()[1]
     try:
@@ -99,11 +101,18 @@ def test_no_network_not_even_the_hosts_loopback(tmp_path):
                 result = "connected"
             except OSError as error:
                 result = type(error).__name__
-            print(json.dumps({{"result": result}}))
+            inside = socket.create_server(("127.0.0.1", 0))
+            client = socket.create_connection(inside.getsockname(), timeout=3)
+            peer, _ = inside.accept()
+            client.sendall(b"ping")
+            print(json.dumps({{"result": result, "own": peer.recv(4).decode(),
+                              "interfaces": [n for _, n in socket.if_nameindex()]}}))
         """)
     finally:
         server.close()
     assert report["result"] != "connected"
+    assert report["own"] == "ping"
+    assert report["interfaces"] == ["lo"]
 
 
 def test_process_and_memory_limits(tmp_path):
