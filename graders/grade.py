@@ -47,13 +47,19 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
-from graders import execute, gradebook, kernels, runenv
+from graders import execute, gradebook, intake, kernels, lms, runenv
 from graders.build import ROOT, chapter_sources
 from graders.config import GRADEBOOK, write_config
 from graders.intake import Submission, locate, normalise, unpack
 
 DEFAULT_OUT = ROOT / "graders" / "work"
-CSV_FIELDS = ["student", "chapter", "score", "max_score", "status", "problems"]
+CSV_FIELDS = ["student", "chapter", "score", "max_score", "status", "problems",
+              "name", "platform_id", "late", "submitted"]
+# From a learning platform's file names: written to grades.csv and kept for export.
+PLATFORM_FIELDS = ("name", "platform_id", "late", "submitted", "prefix", "file_id")
+# The roster of the last run given one (``--roster``), for "missing" rows.
+ROSTER = Path("results") / "_roster.json"
+MISSING = "missing"
 # The last run's files that could not be graded (no student or chapter).
 UNASSIGNED = Path("results") / "_unassigned.json"
 # Results whose run holds an nbgrader gradebook, merged into the central one.
@@ -311,6 +317,7 @@ def grade_one(out: Path, sub: Submission, max_score: float,
     result.update(student=sub.student, chapter=sub.chapter, max_score=max_score,
                   problems=[*sub.problems, *result.get("notes", [])],
                   file=sub.label, key=key)
+    result.update({k: sub.platform[k] for k in PLATFORM_FIELDS if k in sub.platform})
     path.parent.mkdir(parents=True, exist_ok=True)
     stored = {k: v for k, v in result.items() if k != "reused"}
     path.write_text(json.dumps(stored, indent=1, sort_keys=True), encoding="utf-8")
@@ -327,22 +334,56 @@ def _key(out: Path, sub: Submission) -> str:
     return digest.hexdigest()
 
 
-def write_csv(out: Path) -> Path:
-    """``OUT/grades.csv`` from every stored result, one row per student/chapter,
-    then the files of the last run that could not be graded (no student...)."""
+def all_rows(out: Path) -> list[dict]:
+    """Every stored result, the last run's unassigned files and the roster's
+    missing submissions, by student and chapter."""
     rows = [json.loads(p.read_text(encoding="utf-8"))
             for p in sorted((out / "results").glob("*/*.json"))]
     unassigned = out / UNASSIGNED
     if unassigned.exists():
         rows += json.loads(unassigned.read_text(encoding="utf-8"))
+    rows += missing_rows(out, rows)
     rows.sort(key=_order)
+    return rows
+
+
+def write_csv(out: Path) -> Path:
+    """``OUT/grades.csv`` from every stored result, one row per student/chapter,
+    then the files of the last run that could not be graded (no student...)."""
     path = out / "grades.csv"
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, CSV_FIELDS, extrasaction="ignore")
         writer.writeheader()
-        for row in rows:
+        for row in all_rows(out):
             writer.writerow({**row, "problems": "; ".join(row["problems"])})
     return path
+
+
+def missing_rows(out: Path, rows: list[dict]) -> list[dict]:
+    """A "missing" row for each roster student without a result in a chapter
+    that has results (the roster of the last run given one; a shard lists
+    only its own students)."""
+    path = out / ROSTER
+    if not path.exists():
+        return []
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    graded = {(r["student"], r["chapter"]) for r in rows}
+    maxima = {r["chapter"]: r.get("max_score") for r in rows
+              if r.get("chapter") and r.get("max_score") is not None}
+    shard = saved.get("shard")
+    missing = []
+    for person in saved["people"]:
+        if shard and _shard_of(person["student"], shard[1]) != shard[0]:
+            continue
+        for chapter in sorted(maxima):
+            if (person["student"], chapter) not in graded:
+                missing.append({
+                    "student": person["student"], "chapter": chapter, "score": None,
+                    "max_score": maxima[chapter], "status": MISSING,
+                    "problems": ["no submission"], "name": person["name"],
+                    "platform_id": person["platform_id"], "late": "",
+                    "submitted": ""})
+    return missing
 
 
 def _order(row: dict) -> tuple:
@@ -364,8 +405,13 @@ def print_table(rows: list[dict], stream=sys.stdout) -> None:
 
 
 def plan(subs: list[Submission]) -> tuple[list[Submission], list[dict]]:
-    """Submissions to grade, and rows for those that cannot be (no student...)."""
+    """Submissions to grade, and rows for those that cannot be (no student...).
+
+    Of several files of one student and chapter, the latest attempt a platform
+    recorded (time, then attempt number) is graded; otherwise the first found.
+    """
     keep, rejected, seen = [], [], {}
+    subs = sorted(subs, key=lambda s: s.platform.get("order", ("", 0)), reverse=True)
     for sub in subs:
         reason = None
         if not sub.student:
@@ -374,13 +420,17 @@ def plan(subs: list[Submission]) -> tuple[list[Submission], list[dict]]:
             reason = "chapter unknown (name it in the file name or use --chapter)"
         elif (sub.student, sub.chapter) in seen:
             first = seen[(sub.student, sub.chapter)]
-            first.problems.append(f"another file ignored: {sub.label}")
+            first.problems.append(
+                f"earlier attempt ignored: {sub.label}" if sub.platform
+                else f"another file ignored: {sub.label}")
             continue
         if reason:
             rejected.append({"student": sub.student, "chapter": sub.chapter,
                              "score": None, "max_score": None, "status": reason,
                              "problems": [f"file {sub.label}", *sub.problems,
-                                          *([sub.fatal] if sub.fatal else [])]})
+                                          *([sub.fatal] if sub.fatal else [])],
+                             **{k: sub.platform[k] for k in PLATFORM_FIELDS
+                                if k in sub.platform}})
             continue
         seen[(sub.student, sub.chapter)] = sub
         keep.append(sub)
@@ -394,8 +444,14 @@ def _shard_of(student: str, count: int) -> int:
 
 def run(source: Path, chapters: list[str], workers: int, out: Path,
         force: bool = False, course: Path = ROOT,
-        shard: tuple[int, int] | None = None) -> list[dict]:
+        shard: tuple[int, int] | None = None,
+        collector: lms.Collector | None = None,
+        roster: lms.Roster | None = None) -> list[dict]:
     """Grade everything in ``source``; return the summary rows.
+
+    With ``collector`` (a platform preset or ``--name-pattern``) students are
+    read from the platform's file names; with ``roster`` they become the
+    roster's logins, and roster students without a file get "missing" rows.
 
     Each graded submission is merged into ``course``'s central gradebook as
     its result comes back, in this thread only (``publish``).
@@ -407,7 +463,7 @@ def run(source: Path, chapters: list[str], workers: int, out: Path,
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out, prefix="input-") as scratch:
         folder = unpack(source.resolve(), Path(scratch) / "unzipped")
-        subs = locate(folder, known, chapters)
+        subs = locate(folder, known, chapters, collector, roster)
         for sub in subs:
             normalise(sub, known)
             sub.label = sub.label if source.is_dir() else f"{source.name}:{sub.label}"
@@ -421,6 +477,13 @@ def run(source: Path, chapters: list[str], workers: int, out: Path,
     (out / UNASSIGNED).parent.mkdir(parents=True, exist_ok=True)
     (out / UNASSIGNED).write_text(json.dumps(rows, indent=1, sort_keys=True),
                                   encoding="utf-8")
+    if roster is not None:
+        people = [{"student": intake.safe_student(p.login), "name": p.name,
+                   "platform_id": p.platform_id, "login": p.login,
+                   "section": p.section} for p in roster.people]
+        (out / ROSTER).write_text(json.dumps(
+            {"kind": roster.kind, "columns": roster.columns, "people": people,
+             "shard": shard}, indent=1, sort_keys=True), encoding="utf-8")
     prepare_course(course)
     maxima = {c: template(out, c)[1] for c in sorted({s.chapter for s in todo})}
     done = 0
@@ -446,8 +509,9 @@ def run(source: Path, chapters: list[str], workers: int, out: Path,
                                    f"not in the central gradebook: {error}"]
                 row["unpublished"] = True
             rows.append(row)
-    rows.sort(key=_order)
     write_csv(out)
+    rows += [r for r in all_rows(out) if r["status"] == MISSING]
+    rows.sort(key=_order)
     return rows
 
 
@@ -513,6 +577,24 @@ def main(argv: list[str] | None = None) -> int:
                         help="grade only the K-th of N parts of the class (K from "
                              "0), e.g. one Kubernetes Indexed Job pod each; see "
                              "graders/GRADING.md")
+    platform = parser.add_argument_group(
+        "learning platforms", "archives downloaded from Canvas, Moodle or "
+        "Blackboard (see graders/GRADING.md)")
+    platform.add_argument("--lms", choices=sorted(lms.PRESETS),
+                          help="read student ids, attempts and late markers from "
+                               "this platform's file names")
+    platform.add_argument("--name-pattern", metavar="REGEX",
+                          help="a regular expression for other file names, with "
+                               "the named groups student_id and file_id and "
+                               "optionally timestamp, name, late, attempt "
+                               "(nbgrader's zip_collect convention)")
+    platform.add_argument("--roster", type=Path, metavar="CSV",
+                          help="the platform's roster or gradebook export: maps "
+                               "its ids to names and logins; roster students "
+                               "without a submission are listed as missing")
+    platform.add_argument("--due", metavar="TIME",
+                          help="deadline (e.g. '2026-12-01 23:59 +0100'): later "
+                               "submissions are marked late")
     limits = parser.add_argument_group(
         "student code", "limits of the sandboxed kernel each notebook runs in "
         "(see graders/GRADING.md)")
@@ -537,6 +619,24 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.submissions.exists():
         parser.error(f"{args.submissions} does not exist")
+    collector = roster = None
+    if args.lms and args.name_pattern:
+        parser.error("give --lms or --name-pattern, not both")
+    due = lms.parse_time(args.due) if args.due else None
+    if args.due and due is None:
+        parser.error(f"--due: cannot read the time {args.due!r}")
+    if args.lms or args.name_pattern:
+        try:
+            collector = lms.Collector(args.lms or args.name_pattern, due)
+        except lms.PatternError as error:
+            parser.error(str(error))
+    elif args.roster or args.due:
+        parser.error("--roster and --due need --lms or --name-pattern")
+    if args.roster:
+        try:
+            roster = lms.read_roster(args.roster)
+        except (OSError, ValueError) as error:
+            parser.error(f"--roster: {error}")
     kernels.SETTINGS = kernels.Settings(
         sandbox=not args.no_sandbox, cell_timeout=args.cell_timeout,
         submission_timeout=args.notebook_timeout, memory_mb=args.memory_mb,
@@ -554,7 +654,7 @@ def main(argv: list[str] | None = None) -> int:
               "network and files", file=sys.stderr)
     out, course = args.out.resolve(), args.course.resolve()
     rows = run(args.submissions, args.chapter, args.workers, out, args.force, course,
-               args.shard)
+               args.shard, collector, roster)
     print_table(rows)
     print(f"\ngrades: {out / 'grades.csv'}   feedback: {out / 'feedback'}"
           f"\ngradebook: {course / GRADEBOOK} (nbgrader formgrader, export)")

@@ -5,7 +5,10 @@ Used by ``graders/grade.py``. Layouts accepted (in a folder or a .zip):
 - nbgrader's ``[submitted/]<student>/<chapter>/<notebook>.ipynb``;
 - ``<student>/<notebook>.ipynb``;
 - flat files named after the student: ``alice_ch03_probability.ipynb``, or
-  ``alice.ipynb`` when a single chapter is given on the command line.
+  ``alice.ipynb`` when a single chapter is given on the command line;
+- a learning platform's bulk download (``--lms canvas|moodle|blackboard`` or
+  ``--name-pattern``, read by ``graders/lms.py``): the student is the
+  platform's id, or the login of the roster's student with that id.
 
 Originals are only read. Every fix made on the way is recorded as a problem
 (a short text) so that the instructor sees it next to the grade.
@@ -30,6 +33,7 @@ from pathlib import Path, PurePosixPath
 import nbformat
 
 from graders.build import ROOT
+from graders.lms import Collector, Roster
 
 _CHAPTER = re.compile(r"(ch\d\d)(?:_[A-Za-z0-9]+)*", re.IGNORECASE)
 _GRADE_ID = re.compile(r"^(ch\d\d)-")
@@ -49,6 +53,9 @@ class Submission:
     problems: list[str] = field(default_factory=list)
     notebook: nbformat.NotebookNode | None = None  # normalised, if readable
     fatal: str | None = None       # reason for 0 points without grading
+    # From a platform's file name and roster: name, platform_id, late,
+    # submitted (ISO time), and the attempt order ("order", not written out).
+    platform: dict = field(default_factory=dict)
 
 
 def chapter_of(name: str, chapters: list[str]) -> str | None:
@@ -84,7 +91,9 @@ def unpack(path: Path, dest: Path) -> Path:
     return dest
 
 
-def locate(root: Path, chapters: list[str], given: list[str]) -> list[Submission]:
+def locate(root: Path, chapters: list[str], given: list[str],
+           collector: Collector | None = None,
+           roster: Roster | None = None) -> list[Submission]:
     """Every ``.ipynb`` under ``root`` with its student and claimed chapter."""
     found = []
     for path in sorted(root.rglob("*.ipynb")):
@@ -92,6 +101,10 @@ def locate(root: Path, chapters: list[str], given: list[str]) -> list[Submission
         if SKIP_DIRS & set(rel.parts) or path.name.startswith("._"):
             continue
         sub = Submission(source=path, label=rel.as_posix())
+        if collector is not None:
+            _from_platform(sub, collector, roster, chapters, given)
+            found.append(sub)
+            continue
         from_name = chapter_of(path.stem, chapters)
         dirs = list(rel.parts[:-1])
         folder_chapter = chapter_of(dirs[-1], chapters) if dirs else None
@@ -112,6 +125,40 @@ def locate(root: Path, chapters: list[str], given: list[str]) -> list[Submission
             sub.student = safe_student(sub.student) or None
         found.append(sub)
     return found
+
+
+def _from_platform(sub: Submission, collector: Collector, roster: Roster | None,
+                   chapters: list[str], given: list[str]) -> None:
+    """Student, chapter, time and late flag from a platform's file name."""
+    upload = collector.read(sub.label)
+    if upload is None:
+        what = (f"the {collector.preset} file names" if collector.preset
+                else "--name-pattern")
+        sub.problems.append(f"file name does not match {what}")
+        return
+    stem = Path(upload.file_id).stem
+    sub.chapter = chapter_of(stem, chapters) or (given[0] if len(given) == 1 else None)
+    person = roster.by_platform_id().get(upload.student_id) if roster else None
+    if person is not None:
+        sub.student = safe_student(person.login) or None
+        late = upload.late or bool(person.late)
+        submitted = upload.submitted or person.submitted
+        name = person.name
+    else:
+        sub.student = safe_student(upload.student_id) or None
+        late, submitted, name = upload.late, upload.submitted, upload.name
+        if roster is not None:
+            sub.problems.append(f"not on the roster (platform id "
+                                f"{upload.student_id})")
+    sub.platform = {"name": name or "", "platform_id": upload.student_id,
+                    "late": "yes" if late else "no",
+                    "submitted": submitted.isoformat(sep=" ") if submitted else "",
+                    "prefix": upload.prefix, "file_id": upload.file_id,
+                    "order": (submitted.isoformat() if submitted else "",
+                              upload.attempt)}
+    plain = re.sub(r"-\d+$", "", stem)
+    if sub.chapter and plain not in (sub.chapter, sub.chapter.split("_")[0]):
+        sub.problems.append(f"renamed file {upload.file_id!r} accepted")
 
 
 def _plain_name(stem: str, sub: Submission) -> bool:
