@@ -34,6 +34,7 @@ import torch
 from dlcourse.forbidden import (  # noqa: F401  (re-exported for test cells)
     ATTENTIONS,
     AUTOGRAD,
+    BCE_LOSSES,
     CONVOLUTIONS,
     COSINE_SIMILARITIES,
     CROSS_ENTROPY_LOSSES,

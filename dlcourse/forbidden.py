@@ -107,6 +107,11 @@ CROSS_ENTROPY_LOSSES = (
     _F + "cross_entropy", _F + "nll_loss", "torch.distributions.Categorical.log_prob",
     "torch.distributions.OneHotCategorical.log_prob",
 )
+#: Binary cross-entropy losses, on logits or probabilities (chapter 20: GAN losses).
+BCE_LOSSES = (_F + "binary_cross_entropy_with_logits", _F + "binary_cross_entropy",
+              "torch.binary_cross_entropy_with_logits",
+              "torch.nn.BCEWithLogitsLoss.forward", "torch.nn.BCELoss.forward",
+              "torch.distributions.Bernoulli.log_prob")
 #: Convolutions (chapter 09 and later).
 CONVOLUTIONS = (
     _F + "conv1d", _F + "conv2d", _F + "conv3d", _F + "conv_transpose1d",
@@ -134,5 +139,6 @@ RECURRENT_CELLS = ("torch.rnn_tanh_cell", "torch.rnn_relu_cell", "torch.lstm_cel
 #: The group names, for tests and for authors looking for one.
 GROUPS = ("DOT_PRODUCTS", "NORMS", "COSINE_SIMILARITIES", "EIGENSOLVERS",
           "PCA_ROUTINES", "AUTOGRAD", "RELUS", "SIGMOIDS", "VARIANCES", "SOFTMAXES",
-          "ENTROPIES", "KL_DIVERGENCES", "CROSS_ENTROPY_LOSSES", "CONVOLUTIONS",
+          "ENTROPIES", "KL_DIVERGENCES", "CROSS_ENTROPY_LOSSES", "BCE_LOSSES",
+          "CONVOLUTIONS",
           "POOLINGS", "ATTENTIONS", "NORMALIZATIONS", "RECURRENT_CELLS")
