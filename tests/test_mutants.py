@@ -7,7 +7,12 @@ the answer by
 - each planted wrong answer from tests/mutants/<chapter>.py: one must fail;
 - each right answer written differently: all must pass.
 The original answer is restored after each replacement.
+
+Chapters with training bars run with ``DLCOURSE_SEED_OFFSET=2`` here, so that
+this run also checks their bars with other seeds (tests/test_training_bars.py).
 """
+
+import os
 
 import pytest
 from nbtools import (
@@ -21,6 +26,7 @@ from nbtools import (
     release_path,
     solution_path,
 )
+from test_training_bars import BAR_CHAPTERS, MUTANTS_OFFSET
 
 
 def _run_tests(kernel, tests, test_ids):
@@ -46,11 +52,16 @@ def test_graded_tests_reject_blank_and_wrong_answers_and_accept_right_ones(chapt
             problems.append(f"{answer_id}: has no test cell '{answer_id}-tests'")
     assert not problems, "\n".join(problems)
 
-    with Kernel(solution_path(chapter).parent) as kernel:
+    env, offset = None, 0
+    if chapter in BAR_CHAPTERS:
+        offset = MUTANTS_OFFSET
+        env = {**os.environ, "DLCOURSE_SEED_OFFSET": str(offset)}
+    with Kernel(solution_path(chapter).parent, env=env) as kernel:
         for cell in solution.cells:
             if cell.cell_type == "code":
                 error = kernel.run(cell.source)
-                assert error is None, f"solution cell {cell.id}: {error_text(error)}"
+                assert error is None, (f"solution cell {cell.id} (seed offset "
+                                       f"{offset}): {error_text(error)}")
         for answer_id, cell in answers.items():
             test_ids = cells_checking(answer_id, tests)
             replacements = [("blank", "the untouched student version",
