@@ -75,8 +75,9 @@ def _feedback_name(row: dict, platform: str) -> str:
 
 def export(out: Path, platform: str, chapters: list[str] | None = None) -> list[Path]:
     """Write ``OUT/export/<platform>/``; return the files written."""
-    rows = [r for r in all_rows(out) if r.get("student") and r.get("chapter")]
-    unassigned = [r for r in all_rows(out) if not r.get("student")]
+    stored = all_rows(out)
+    rows = [r for r in stored if r.get("student") and r.get("chapter")]
+    unassigned = [r for r in stored if not r.get("student")]
     for row in unassigned:
         print(f"warning: not exported (no student): {'; '.join(row['problems'])}",
               file=sys.stderr)

@@ -347,16 +347,17 @@ def all_rows(out: Path) -> list[dict]:
     return rows
 
 
-def write_csv(out: Path) -> Path:
+def write_csv(out: Path) -> list[dict]:
     """``OUT/grades.csv`` from every stored result, one row per student/chapter,
-    then the files of the last run that could not be graded (no student...)."""
-    path = out / "grades.csv"
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    then the files of the last run that could not be graded (no student...);
+    returns the rows written."""
+    rows = all_rows(out)
+    with open(out / "grades.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, CSV_FIELDS, extrasaction="ignore")
         writer.writeheader()
-        for row in all_rows(out):
+        for row in rows:
             writer.writerow({**row, "problems": "; ".join(row["problems"])})
-    return path
+    return rows
 
 
 def missing_rows(out: Path, rows: list[dict]) -> list[dict]:
@@ -509,8 +510,7 @@ def run(source: Path, chapters: list[str], workers: int, out: Path,
                                    f"not in the central gradebook: {error}"]
                 row["unpublished"] = True
             rows.append(row)
-    write_csv(out)
-    rows += [r for r in all_rows(out) if r["status"] == MISSING]
+    rows += [r for r in write_csv(out) if r["status"] == MISSING]
     rows.sort(key=_order)
     return rows
 

@@ -96,13 +96,14 @@ def locate(root: Path, chapters: list[str], given: list[str],
            roster: Roster | None = None) -> list[Submission]:
     """Every ``.ipynb`` under ``root`` with its student and claimed chapter."""
     found = []
+    people = roster.by_platform_id() if roster is not None else None
     for path in sorted(root.rglob("*.ipynb")):
         rel = path.relative_to(root)
         if SKIP_DIRS & set(rel.parts) or path.name.startswith("._"):
             continue
         sub = Submission(source=path, label=rel.as_posix())
         if collector is not None:
-            _from_platform(sub, collector, roster, chapters, given)
+            _from_platform(sub, collector, people, chapters, given)
             found.append(sub)
             continue
         from_name = chapter_of(path.stem, chapters)
@@ -127,7 +128,7 @@ def locate(root: Path, chapters: list[str], given: list[str],
     return found
 
 
-def _from_platform(sub: Submission, collector: Collector, roster: Roster | None,
+def _from_platform(sub: Submission, collector: Collector, people: dict | None,
                    chapters: list[str], given: list[str]) -> None:
     """Student, chapter, time and late flag from a platform's file name."""
     upload = collector.read(sub.label)
@@ -138,7 +139,7 @@ def _from_platform(sub: Submission, collector: Collector, roster: Roster | None,
         return
     stem = Path(upload.file_id).stem
     sub.chapter = chapter_of(stem, chapters) or (given[0] if len(given) == 1 else None)
-    person = roster.by_platform_id().get(upload.student_id) if roster else None
+    person = people.get(upload.student_id) if people is not None else None
     if person is not None:
         sub.student = safe_student(person.login) or None
         late = upload.late or bool(person.late)
@@ -147,7 +148,7 @@ def _from_platform(sub: Submission, collector: Collector, roster: Roster | None,
     else:
         sub.student = safe_student(upload.student_id) or None
         late, submitted, name = upload.late, upload.submitted, upload.name
-        if roster is not None:
+        if people is not None:
             sub.problems.append(f"not on the roster (platform id "
                                 f"{upload.student_id})")
     sub.platform = {"name": name or "", "platform_id": upload.student_id,

@@ -31,7 +31,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from nbgrader.plugins.zipcollect import FileNameCollectorPlugin
 from nbgrader.utils import parse_utc
@@ -161,8 +161,7 @@ def read_roster(path) -> Roster:
     Center export (``Last Name, First Name, Username, ...``), or a plain CSV
     with the columns ``id, name, login``.
     """
-    raw = open(path, "rb").read()
-    text = raw.decode("utf-8-sig", errors="replace")
+    text = Path(path).read_bytes().decode("utf-8-sig", errors="replace")
     sample = text[:4096]
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
