@@ -1852,12 +1852,14 @@ plt.show()
 #
 # ### Exercise 10: `layers_without_trainable_parameters` (2 points)
 #
-# Answer the quiz before you run the proof below. Return the set of names,
-# taken from the six strings of the docstring, of the layers with no
-# trainable parameters; the argument says which BatchNorm the question means.
-# The visible test checks the form of your answer; the hidden test checks the
-# answer itself. Then run the cell after the test, which counts the parameters
-# and buffers of each layer, and correct yourself if needed.
+# Answer the quiz before you run anything. Return the set of names, taken from
+# the six strings of the docstring, of the layers with no trainable parameters;
+# the argument says which BatchNorm the question means. The test is the proof:
+# it builds the six layers and counts each one's trainable parameters, the
+# parameters with `requires_grad` (`sum(p.numel() for p in layer.parameters() if
+# p.requires_grad)`), and its message names any layer you placed wrongly, with
+# its count. The hidden test only repeats the count on layers of other sizes.
+# The cell after the test also lists each layer's buffers.
 
 # %% grade_id="ch12-layers-without-trainable-parameters"
 def layers_without_trainable_parameters(batchnorm_affine=True):
@@ -1888,38 +1890,44 @@ def layers_without_trainable_parameters(batchnorm_affine=True):
 
 # %% grade_id="ch12-layers-without-trainable-parameters-tests" points=2
 """layers_without_trainable_parameters: for batchnorm_affine True and False, a set
-of names among the six. Hidden: the answers themselves."""
+of names among the six, holding exactly the layers that have no trainable
+parameters, counted on the real PyTorch modules built here. Hidden: the same
+count on layers of other sizes."""
 names = {"MaxPooling", "Linear", "Dropout", "Conv", "BatchNorm", "ReLU"}
 for affine in (True, False):
+    call = f"layers_without_trainable_parameters(batchnorm_affine={affine})"
     answer = layers_without_trainable_parameters(batchnorm_affine=affine)
     assert isinstance(answer, (set, frozenset)), (
-        f"layers_without_trainable_parameters(batchnorm_affine={affine}): expected "
-        f"a set of names, got {type(answer).__name__} {answer!r}")
+        f"{call}: expected a set of names, got {type(answer).__name__} {answer!r}")
     unknown = set(answer) - names
     assert not unknown, (
-        f"layers_without_trainable_parameters(batchnorm_affine={affine}): unknown "
-        f"names {sorted(unknown)}; use exactly {sorted(names)}")
+        f"{call}: unknown names {sorted(unknown)}; use exactly {sorted(names)}")
+    layers = {"MaxPooling": nn.MaxPool2d(2), "Linear": nn.Linear(8, 4),
+              "Dropout": nn.Dropout(), "Conv": nn.Conv2d(3, 4, 3),
+              "BatchNorm": nn.BatchNorm2d(4, affine=affine), "ReLU": nn.ReLU()}
+    for name, layer in layers.items():
+        trainable = {n: p.numel() for n, p in layer.named_parameters()
+                     if p.requires_grad}
+        buffers = sorted(n for n, _ in layer.named_buffers())
+        learns = sum(trainable.values()) > 0
+        detail = f"{sum(trainable.values())} trainable parameters"
+        detail += f" {trainable}" if trainable else ""
+        detail += f" and the buffers {buffers}, not trainable" if buffers else ""
+        assert (name in answer) != learns, (
+            f"{call}: {name} ({type(layer).__name__}) should "
+            f"{'not ' if learns else ''}be in the set: it has {detail}")
 ### BEGIN HIDDEN TESTS
-_why = {
-    "MaxPooling": "it only picks the largest value of each window: 0 parameters",
-    "Linear": "its weight and bias are trainable",
-    "Dropout": "it only draws a random mask: 0 parameters",
-    "Conv": "its kernels and bias are trainable",
-    "ReLU": "max(0, x) has nothing to learn: 0 parameters",
-}
-for _affine in (True, False):
+for _affine in (True, False):  # the same count on layers of other sizes
     _answer = set(layers_without_trainable_parameters(batchnorm_affine=_affine))
-    _right = {"MaxPooling", "Dropout", "ReLU"} | (set() if _affine else {"BatchNorm"})
-    _reasons = dict(_why, BatchNorm=(
-        "with affine=True its gamma and beta are trainable (the running statistics "
-        "are buffers)" if _affine else "with affine=False it only has buffers (running "
-        "statistics), no trainable parameters"))
-    for _name in sorted(names):
-        assert (_name in _answer) == (_name in _right), (
+    _layers = {"MaxPooling": nn.MaxPool2d(3), "Linear": nn.Linear(5, 1),
+               "Dropout": nn.Dropout(0.2), "Conv": nn.Conv2d(1, 2, 5),
+               "BatchNorm": nn.BatchNorm2d(7, affine=_affine), "ReLU": nn.ReLU()}
+    for _name, _layer in _layers.items():
+        _count = sum(p.numel() for p in _layer.parameters() if p.requires_grad)
+        assert (_name in _answer) == (_count == 0), (
             f"layers_without_trainable_parameters(batchnorm_affine={_affine}): "
-            f"{_name} should {'' if _name in _right else 'not '}be in the set: "
-            f"{_reasons[_name]}. Run the cell after this test, which counts each "
-            "layer's parameters and buffers.")
+            f"{_name} has {_count} trainable parameters, so it should "
+            f"{'' if _count == 0 else 'not '}be in the set")
 ### END HIDDEN TESTS
 
 # %% [markdown]

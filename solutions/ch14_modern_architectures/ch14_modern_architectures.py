@@ -448,14 +448,30 @@ interactive_plot(show_patch_size, patch_size=[8, 14, 16, 28, 32, 56],
 # %% [markdown]
 # ### Exercise 2: `VisionTransformer` (4 points)
 #
-# Build the ViT of the description. The tests cannot look inside your module, so
-# they check what the description implies: the output shape, dtype and device;
-# the exact parameter count (the formula above, and ViT-B/16 built on the `meta`
-# device, which records shapes without allocating memory); the two named
+# Build the ViT of the description. The tests mostly treat your module as a black
+# box and check what the description implies: the output shape, dtype and
+# device; the exact parameter count (the formula above, and ViT-B/16 built on the
+# `meta` device, which records shapes without allocating memory); the two named
 # parameters `cls_token` and `pos_embedding`; that nothing random happens in
 # training mode; that with no blocks the output is the head applied to the
 # normalised class token whatever the image; and that the model is blind to the
 # order of the patches exactly when the position embedding is zero.
+#
+# Two rules need a look inside, which the tests get through *forward hooks*
+# (functions PyTorch calls whenever a module runs): they record what enters
+# every `nn.LayerNorm` and what enters and leaves the MLP's two `nn.Linear`
+# layers. So build the LayerNorms and the MLP from those modules, as
+# `nn.TransformerEncoderLayer` does. The hooks check that the MLP applies GELU,
+# and that the blocks are **pre-norm**. For that, the tests multiply `cls_token`
+# by $10^6$. In a pre-norm block the stream $z$ itself is never normalised: each
+# sub-layer reads $\operatorname{LN}(z)$, whose size does not depend on the size
+# of $z$, and only *adds* its output to $z$. So the huge class token comes out
+# of the last block almost unchanged, and enters the final LayerNorm within a
+# relative $10^{-3}$ of `cls_token + pos_embedding[:, 0]`. The original
+# Transformer's post-norm block, $z \leftarrow \operatorname{LN}(z +
+# \operatorname{sublayer}(z))$, normalises the stream after each addition and
+# shrinks the class token back to the size of a normalised vector: it fails
+# this test.
 
 # %% grade_id="ch14-vision-transformer"
 class VisionTransformer(nn.Module):
@@ -474,11 +490,21 @@ class VisionTransformer(nn.Module):
         L pre-norm encoder blocks, each:
             z = z + MultiheadAttention(D, heads, with biases)(LN1(z))
             z = z + Linear(M, D)(GELU(Linear(D, M)(LN2(z))))
-          (nn.TransformerEncoderLayer(D, heads, M, dropout=0.0,
+          LN1 and LN2 normalise the input of each sub-layer, never the sum z
+          (post-norm, z = LN(z + sublayer(z)) as in the original Transformer,
+          is wrong here); they are two distinct nn.LayerNorm(D) modules with
+          their defaults. The MLP's two layers are nn.Linear modules; GELU is
+          the exact one (nn.GELU(), F.gelu), and its tanh approximation
+          (within 5e-4 of it) passes too. The attention may be
+          nn.MultiheadAttention or your own code computing the same.
+          nn.TransformerEncoderLayer(D, heads, M, dropout=0.0,
           activation="gelu", batch_first=True, norm_first=True) is one block
-          and may be used; nn.LayerNorm with its defaults);
+          and may be used.
         a final nn.LayerNorm(D), then a head Linear(D, K) on the class token:
             logits = head(final_norm(z[:, 0])).
+    Each nn.LayerNorm module is applied exactly once per forward (2 L + 1
+    calls); the final one is the last nn.LayerNorm that forward calls. The
+    tests read the inputs of these modules through forward hooks.
     Parameter count: (C p^2 D + D) + D + (1 + P) D + L (4 D^2 + 2 D M + M + 9 D)
     + 2 D + (D K + K); ViT-B/16 has 86,567,656.
     The initial values are your choice (the tests set what they need).
@@ -553,7 +579,10 @@ cls_token (1, 1, D) and pos_embedding (1, 1 + P, D) parameters; no dropout
 pos_embedding[:, 0])), the same for every image and unchanged by a constant
 added to the class token; with pos_embedding zero the logits ignore the order of
 the patches (class token readout), with a random one they do not; ValueError
-when patch_size does not divide image_size."""
+when patch_size does not divide image_size. Through forward hooks: 2 L + 1 calls
+to distinct nn.LayerNorm modules; the MLP's nn.Linear(M, D) gets GELU of what
+nn.Linear(D, M) gave; pre-norm: with cls_token times 1e6 the class token enters
+the final LayerNorm within 1e-3 (relative) of cls_token + pos_embedding[:, 0]."""
 
 
 def _vit_count(s, p, c, k, d, depth, m):
@@ -646,11 +675,68 @@ def _check_depth_zero(s, p, c, k, d, heads, dtype, where, seed):
             f"{changed:.2g}: it must be added to the class token")
 
 
+def _check_pre_norm_gelu(s, p, c, k, d, depth, heads, m, dtype, where, seed):
+    """Hooks watch the last nn.LayerNorm call and the MLP's nn.Linear layers."""
+    name = f"VisionTransformer({s}, {p}, {c}, {k}, {d}, {depth}, {heads}, {m})"
+    gen = torch.Generator().manual_seed(seed)
+    model = VisionTransformer(s, p, c, k, d, depth, heads, m).to(where, dtype).train()
+    with torch.no_grad():
+        for param in model.parameters():
+            param.copy_(torch.randn(param.shape, generator=gen) / 2)
+        model.cls_token.mul_(1e6)  # a class token far larger than anything else
+    seen = {"norm": [], "up": [], "down": []}
+    hooks = []
+    for module in model.modules():
+        if isinstance(module, nn.LayerNorm):
+            hooks.append(module.register_forward_pre_hook(
+                lambda mod, args: seen["norm"].append((mod, args[0]))))
+        elif isinstance(module, nn.Linear) and module.in_features == d \
+                and module.out_features == m:
+            hooks.append(module.register_forward_hook(
+                lambda mod, args, out: seen["up"].append(out)))
+        elif isinstance(module, nn.Linear) and module.in_features == m \
+                and module.out_features == d:
+            hooks.append(module.register_forward_pre_hook(
+                lambda mod, args: seen["down"].append(args[0])))
+    x = torch.randn(2, c, s, s, generator=gen, dtype=dtype).to(where)
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert len(seen["up"]) == len(seen["down"]) == depth, (
+        f"{name}: one forward called an nn.Linear({d}, {m}) {len(seen['up'])} "
+        f"times and an nn.Linear({m}, {d}) {len(seen['down'])} times, expected "
+        f"{depth} each (one MLP per block, built from nn.Linear modules)")
+    for up, down in zip(seen["up"], seen["down"], strict=True):
+        assert_close(down, F.gelu(up), rtol=1e-3, atol=1e-3,
+                     name=f"{name}: the MLP's nn.Linear({m}, {d}) input vs GELU of "
+                          f"the nn.Linear({d}, {m}) output")
+    called = len({id(mod) for mod, _ in seen["norm"]})
+    assert len(seen["norm"]) == called == 2 * depth + 1, (
+        f"{name}: one forward made {len(seen['norm'])} calls to {called} distinct "
+        f"nn.LayerNorm modules, expected {2 * depth + 1} calls to as many modules "
+        "(LN1 and LN2 of each block, then the final one)")
+    row = seen["norm"][-1][1]  # what enters the final LayerNorm
+    row = (row[:, 0] if row.dim() == 3 else row).detach()
+    start = (model.cls_token + model.pos_embedding[:, 0]).detach().reshape(1, d)
+    drift = ((row - start).norm(dim=-1) / start.norm(dim=-1)).max().item()
+    assert drift < 1e-3, (
+        f"{name}: with cls_token multiplied by 1e6, the class token entering the "
+        f"final LayerNorm is {drift:.2g} (relative) away from cls_token + "
+        "pos_embedding[:, 0]. Pre-norm blocks z = z + sublayer(LN(z)) add "
+        "amounts that do not grow with z, so it should pass nearly unchanged "
+        "(under 1e-3); a LayerNorm after the residual add (post-norm) or a "
+        "sub-layer that reads z without its LayerNorm breaks this")
+
+
 expect_raises(ValueError, VisionTransformer, 10, 4, 3, 10, 16, 1, 2, 32,
               name="VisionTransformer(image_size=10, patch_size=4, ...)")
 _check_vit(8, 4, 3, 10, 16, 1, 2, 24, 2, torch.float32, "cpu", seed=0)
 _check_vit(8, 2, 3, 5, 12, 2, 3, 20, 1, torch.float64, device, seed=1)
 _check_depth_zero(8, 4, 3, 6, 10, 2, torch.float64, device, seed=2)
+_check_pre_norm_gelu(8, 4, 3, 10, 16, 2, 2, 24, torch.float64, device, seed=3)
 with torch.device("meta"):  # shapes only: no memory, no download
     vit_b16 = VisionTransformer(224, 16, 3, 1000, dim=768, depth=12, heads=12,
                                 mlp_dim=3072)
@@ -664,6 +750,9 @@ for _seed, _args in enumerate([(9, 3, 3, 7, 12, 1, 4, 10, 2),
                                (10, 5, 1, 2, 9, 2, 3, 7, 2)]):
     _check_vit(*_args, torch.float64, device, seed=30 + _seed)
 _check_depth_zero(6, 3, 2, 5, 6, 3, torch.float64, device, seed=50)
+for _seed, _args in enumerate([(9, 3, 3, 7, 12, 1, 4, 10), (12, 4, 2, 3, 8, 3, 2, 16),
+                               (10, 5, 1, 2, 9, 2, 3, 7)]):
+    _check_pre_norm_gelu(*_args, torch.float64, device, seed=60 + _seed)
 expect_raises(ValueError, VisionTransformer, 12, 5, 3, 10, 8, 1, 2, 16,
               name="VisionTransformer(image_size=12, patch_size=5, ...)")
 for _cfg in [(224, 32, 3, 1000, 768, 12, 12, 3072), (384, 16, 3, 21843, 1024, 24,

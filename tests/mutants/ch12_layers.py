@@ -494,6 +494,26 @@ def layers_without_trainable_parameters(batchnorm_affine=True):
         answer.append("BatchNorm")
     return answer
 ''',
+        "the argument read the wrong way round": '''
+def layers_without_trainable_parameters(batchnorm_affine=True):
+    answer = {"MaxPooling", "Dropout", "ReLU"}
+    if batchnorm_affine:
+        answer.add("BatchNorm")
+    return answer
+''',
+        "the layers that learn, not those that do not": '''
+def layers_without_trainable_parameters(batchnorm_affine=True):
+    return {"Linear", "Conv"} | ({"BatchNorm"} if batchnorm_affine else set())
+''',
+        "buffers counted as parameters (BatchNorm never parameter-free)": '''
+def layers_without_trainable_parameters(batchnorm_affine=True):
+    layers = {"MaxPooling": nn.MaxPool2d(2), "Linear": nn.Linear(2, 2),
+              "Dropout": nn.Dropout(), "Conv": nn.Conv2d(1, 1, 3),
+              "BatchNorm": nn.BatchNorm2d(2, affine=batchnorm_affine),
+              "ReLU": nn.ReLU()}
+    return {name for name, layer in layers.items()
+            if not list(layer.parameters()) and not list(layer.buffers())}
+''',
     },
 }
 
@@ -699,6 +719,14 @@ def layers_without_trainable_parameters(batchnorm_affine=True):
               "ReLU": nn.ReLU()}
     return frozenset(name for name, layer in layers.items()
                      if not any(p.requires_grad for p in layer.parameters()))
+''',
+        "the six minus the learning ones, as a frozenset": '''
+def layers_without_trainable_parameters(batchnorm_affine=True):
+    learning = {"Linear", "Conv"}
+    if batchnorm_affine:
+        learning = learning | {"BatchNorm"}
+    six = ("MaxPooling", "Linear", "Dropout", "Conv", "BatchNorm", "ReLU")
+    return frozenset(six) - learning
 ''',
     },
 }

@@ -22,6 +22,17 @@ _VIT_INIT = '''
 '''
 
 
+_STD_FORWARD = '''
+    def forward(self, x):
+        tokens = self.patch_embedding(patchify(x, self.patch_size))
+        z = torch.cat([self.cls_token.expand(len(x), -1, -1), tokens], dim=1)
+        z = z + self.pos_embedding
+        for block in self.blocks:
+            z = block(z)
+        return self.head(self.norm(z[:, 0]))
+'''
+
+
 def _vit(forward, init=_VIT_INIT):
     return "class VisionTransformer(nn.Module):" + init + forward
 
@@ -227,6 +238,73 @@ def patchify(images, patch_size):
 ''', _VIT_INIT.replace('''        if image_size % patch_size:
             raise ValueError("patch size does not divide the image size")
 ''', "")),
+        "post-norm blocks (LayerNorm after the residual add)": _vit(_STD_FORWARD,
+            _VIT_INIT.replace("norm_first=True, dropout=0.0",
+                              "norm_first=False, dropout=0.0")),
+        "ReLU instead of GELU in the MLP": _vit(_STD_FORWARD, _VIT_INIT.replace(
+            'activation="gelu"', 'activation="relu"')),
+        "class token appended after the patches, read from the last position":
+        _vit('''
+    def forward(self, x):
+        tokens = self.patch_embedding(patchify(x, self.patch_size))
+        z = torch.cat([tokens, self.cls_token.expand(len(x), -1, -1)], dim=1)
+        z = z + self.pos_embedding
+        for block in self.blocks:
+            z = block(z)
+        return self.head(self.norm(z[:, -1]))
+'''),
+        "pos_embedding[:, :P] added to the patches before the class token is put "
+        "in front": _vit('''
+    def forward(self, x):
+        tokens = self.patch_embedding(patchify(x, self.patch_size))
+        tokens = tokens + self.pos_embedding[:, :tokens.shape[1]]
+        z = torch.cat([self.cls_token.expand(len(x), -1, -1), tokens], dim=1)
+        for block in self.blocks:
+            z = block(z)
+        return self.head(self.norm(z[:, 0]))
+'''),
+        "dropout on the embeddings active in every mode": _vit('''
+    def forward(self, x):
+        tokens = self.patch_embedding(patchify(x, self.patch_size))
+        z = torch.cat([self.cls_token.expand(len(x), -1, -1), tokens], dim=1)
+        z = F.dropout(z + self.pos_embedding, 0.1, training=True)
+        for block in self.blocks:
+            z = block(z)
+        return self.head(self.norm(z[:, 0]))
+'''),
+        "own blocks: the MLP reads the stream without LN2": _vit('''
+    def forward(self, x):
+        tokens = self.patch_embedding(patchify(x, self.patch_size))
+        z = torch.cat([self.cls_token.expand(len(x), -1, -1), tokens], dim=1)
+        z = z + self.pos_embedding
+        for block in self.blocks:
+            h = block.norm1(z)
+            z = z + block.self_attn(h, h, h, need_weights=False)[0]
+            z = z + block.linear2(F.gelu(block.linear1(z)))
+        return self.head(self.norm(z[:, 0]))
+'''),
+        "own blocks: no residual around the attention": _vit('''
+    def forward(self, x):
+        tokens = self.patch_embedding(patchify(x, self.patch_size))
+        z = torch.cat([self.cls_token.expand(len(x), -1, -1), tokens], dim=1)
+        z = z + self.pos_embedding
+        for block in self.blocks:
+            h = block.norm1(z)
+            z = block.self_attn(h, h, h, need_weights=False)[0]
+            z = z + block.linear2(F.gelu(block.linear1(block.norm2(z))))
+        return self.head(self.norm(z[:, 0]))
+'''),
+        "own blocks: one LayerNorm (norm1) used for both sub-layers": _vit('''
+    def forward(self, x):
+        tokens = self.patch_embedding(patchify(x, self.patch_size))
+        z = torch.cat([self.cls_token.expand(len(x), -1, -1), tokens], dim=1)
+        z = z + self.pos_embedding
+        for block in self.blocks:
+            h = block.norm1(z)
+            z = z + block.self_attn(h, h, h, need_weights=False)[0]
+            z = z + block.linear2(F.gelu(block.linear1(block.norm1(z))))
+        return self.head(self.norm(z[:, 0]))
+'''),
         "class token as a buffer of zeros (not learned)": _vit('''
     def forward(self, x):
         tokens = self.patch_embedding(patchify(x, self.patch_size))
@@ -475,6 +553,68 @@ class VisionTransformer(nn.Module):
         z = torch.cat((cls, tokens), dim=1) + self.pos_embedding
         z = self.layers(z)
         return self.classifier(self.final_norm(z[:, 0, :]))
+''',
+        "hand-written attention (own q, k, v layers), tanh GELU, loops over heads":
+        '''
+class _Attention(nn.Module):
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.heads = heads
+        self.q, self.k, self.v = (nn.Linear(dim, dim) for _ in range(3))
+        self.out = nn.Linear(dim, dim)
+
+    def forward(self, z):
+        n, t, dim = z.shape
+        size = dim // self.heads
+        q, k, v = self.q(z), self.k(z), self.v(z)
+        outs = []
+        for h in range(self.heads):
+            part = slice(h * size, (h + 1) * size)
+            scores = q[..., part] @ k[..., part].transpose(1, 2) / math.sqrt(size)
+            weights = torch.exp(scores - scores.amax(dim=-1, keepdim=True))
+            weights = weights / weights.sum(dim=-1, keepdim=True)
+            outs.append(weights @ v[..., part])
+        return self.out(torch.cat(outs, dim=-1))
+
+
+class _Block(nn.Module):
+    def __init__(self, dim, heads, mlp_dim):
+        super().__init__()
+        self.norm_a, self.norm_b = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.attention = _Attention(dim, heads)
+        self.fc1, self.fc2 = nn.Linear(dim, mlp_dim), nn.Linear(mlp_dim, dim)
+
+    def forward(self, z):
+        z = z + self.attention(self.norm_a(z))
+        hidden = F.gelu(self.fc1(self.norm_b(z)), approximate="tanh")
+        return z + self.fc2(hidden)
+
+
+class VisionTransformer(nn.Module):
+    def __init__(self, image_size, patch_size, in_channels, num_classes, dim,
+                 depth, heads, mlp_dim):
+        super().__init__()
+        side, rest = divmod(image_size, patch_size)
+        if rest:
+            raise ValueError(f"{patch_size} does not divide {image_size}")
+        self.p = patch_size
+        self.embed = nn.Linear(in_channels * patch_size * patch_size, dim)
+        self.cls_token = nn.Parameter(torch.randn(1, 1, dim))
+        self.pos_embedding = nn.Parameter(torch.randn(1, 1 + side * side, dim))
+        self.blocks = nn.ModuleList([_Block(dim, heads, mlp_dim)
+                                     for _ in range(depth)])
+        self.norm = nn.LayerNorm(dim)
+        self.fc = nn.Linear(dim, num_classes)
+
+    def forward(self, x):
+        n = x.shape[0]
+        z = torch.cat([self.cls_token.repeat(n, 1, 1),
+                       self.embed(patchify(x, self.p))], dim=1)
+        z = z + self.pos_embedding
+        for block in self.blocks:
+            z = block(z)
+        z = self.norm(z)  # every token normalised, then the class token read
+        return self.fc(z)[:, 0]
 ''',
         "nn.TransformerEncoder with the final LayerNorm as its norm": '''
 class VisionTransformer(nn.Module):
