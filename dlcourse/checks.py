@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import math
+import sys
 from collections.abc import Callable, Iterator, Sequence
 
 import torch
@@ -210,15 +211,38 @@ def _resolve(path: str):
     raise ValueError(f"forbid: cannot import a module from {path!r}")
 
 
+def _aliases(original, owner, attr, spaces) -> list[tuple[object, str]]:
+    """Names bound to ``original`` in ``spaces`` (modules or globals dicts),
+    other than ``owner.attr`` itself."""
+    found = []
+    for space in spaces:
+        names = space if isinstance(space, dict) else vars(space)
+        for name, value in list(names.items()):
+            if value is original and not (names is vars(owner) and name == attr):
+                found.append((space, name))
+    return found
+
+
+def _set(space, name, value) -> None:
+    if isinstance(space, dict):
+        space[name] = value
+    else:
+        setattr(space, name, value)
+
+
 @contextlib.contextmanager
 def forbid(*paths: str) -> Iterator[None]:
     """Make the named built-ins raise ``ForbiddenCallError`` inside the block.
 
     ``paths`` are dotted names such as ``"torch.dot"``, ``"torch.Tensor.dot"``
-    or ``"torch.Tensor.__matmul__"`` (the ``@`` operator). Everything is put
-    back when the block ends, even after an error.
+    or ``"torch.Tensor.__matmul__"`` (the ``@`` operator). Other names for the
+    same function are blocked too: a name the notebook (``__main__``) or the
+    calling code bound to it (``from torch import dot as d``), and the module
+    that defines it (``sklearn.metrics._classification.accuracy_score``).
+    Everything is put back when the block ends, even after an error.
     """
     saved = []
+    aliases = []
 
     def make_guard(path: str):
         def guard(*args, **kwargs):
@@ -228,14 +252,32 @@ def forbid(*paths: str) -> Iterator[None]:
             )
         return guard
 
+    caller = sys._getframe(2).f_globals  # forbid's caller (past contextlib)
     try:
         for path in paths:
             owner, attr = _resolve(path)
+            original = getattr(owner, attr)
             own = attr in vars(owner)
             saved.append((owner, attr, vars(owner).get(attr), own))
-            setattr(owner, attr, make_guard(path))
+            guard = make_guard(path)
+            setattr(owner, attr, guard)
+            spaces = [caller]
+            main = sys.modules.get("__main__")
+            if main is not None and vars(main) is not caller:
+                spaces.append(main)
+            home = sys.modules.get(getattr(original, "__module__", None) or "")
+            if home is not None and home is not owner:
+                spaces.append(home)
+            for space, name in _aliases(original, owner, attr, spaces):
+                try:
+                    _set(space, name, guard)
+                except (AttributeError, TypeError):  # a read-only namespace
+                    continue
+                aliases.append((space, name, original))
         yield
     finally:
+        for space, name, original in reversed(aliases):
+            _set(space, name, original)
         for owner, attr, original, own in reversed(saved):
             if own:
                 setattr(owner, attr, original)

@@ -4,6 +4,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import textwrap  # noqa: E402
+
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
@@ -359,3 +361,39 @@ def test_assert_derivative_close():
     with pytest.raises(ForbiddenCallError):
         assert_derivative_close(uses_autograd, torch.tanh, x, name="d",
                                 forbidden=["torch.autograd.grad"])
+
+
+def test_forbid_also_blocks_other_names_for_the_same_function():
+    # a notebook's globals: names bound before the block by a student's import
+    notebook = {}
+    exec(textwrap.dedent("""
+        import sklearn.metrics
+        import torch
+        from torch import dot as renamed_dot
+        from sklearn.metrics import accuracy_score
+        from dlcourse.checks import forbid
+
+        def answer(x):
+            return renamed_dot(x, x)
+
+        def calls():
+            x, labels = torch.ones(3), ([0, 1, 1], [0, 1, 0])
+            return [lambda: answer(x), lambda: accuracy_score(*labels),
+                    lambda: sklearn.metrics._classification.accuracy_score(*labels)]
+
+        def inside():
+            with forbid("torch.dot", "sklearn.metrics.accuracy_score"):
+                return [call for call in calls() if not _raises(call)]
+    """), notebook)
+
+    def raises(call):
+        try:
+            call()
+        except ForbiddenCallError:
+            return True
+        return False
+
+    notebook["_raises"] = raises
+    assert notebook["inside"]() == []  # every alias was blocked
+    assert notebook["renamed_dot"] is torch.dot
+    assert [call() for call in notebook["calls"]()] == [3, 2 / 3, 2 / 3]
