@@ -165,6 +165,7 @@ def additive_attention(query, keys, W_q, W_k, v, mask=None):
             nn.Linear's weight: apply it as W_q @ q).
         W_k: (H, Dk), the projection of the keys.
         v: (H,), the output vector of the score network.
+        W_q, W_k and v have the dtype and device of query too.
         mask: None, or bool (B, T) on the same device: True where key t of
             sequence b is padding and must get weight exactly 0 (the
             convention of nn.MultiheadAttention's key_padding_mask, and of
@@ -485,9 +486,10 @@ print(padding_mask(torch.tensor([3, 1, 4]), 4))
 
 # %% grade_id="ch22-padding-mask-tests" points=2
 """padding_mask: a hand example (True = padding, dtype bool); lengths 0 and
-max_len; an empty batch; the result on the device of lengths; ValueError for a
-length above max_len or below 0; == the positions >= length rule on random
-lengths; used as nn.MultiheadAttention's key_padding_mask it removes padding."""
+max_len; width max_len even when no length reaches it; int32 lengths; an empty
+batch; the result on the device of lengths; ValueError for a length above max_len
+or below 0; == the positions >= length rule on random lengths; used as
+nn.MultiheadAttention's key_padding_mask it removes padding."""
 got = padding_mask(torch.tensor([3, 0, 5, 1]), 5)
 want = torch.tensor([[False, False, False, True, True],
                      [True, True, True, True, True],
@@ -502,6 +504,10 @@ assert on_device.device.type == torch.device(device).type, (
     f"result on {on_device.device}, lengths on {device}")
 assert_close(on_device.cpu(), torch.arange(6)[None] >= torch.tensor([2, 6, 4])[:, None],
              name="padding_mask([2, 6, 4] on device, 6)")
+# no sequence fills max_len; int32 lengths (any integer dtype is allowed)
+assert_close(padding_mask(torch.tensor([1, 2], dtype=torch.int32), 4),
+             torch.tensor([[False, True, True, True], [False, False, True, True]]),
+             name="padding_mask(int32 [1, 2], 4) (T = max_len, not the longest)")
 expect_raises(ValueError, padding_mask, torch.tensor([2, 7]), 6,
               name="padding_mask([2, 7], 6) (7 > max_len)")
 expect_raises(ValueError, padding_mask, torch.tensor([-1, 2]), 6,
@@ -525,8 +531,8 @@ for _b, _t in [(1, 1), (1, 9), (7, 3), (4, 11), (9, 2)]:
     assert_close(_got32, _want, name=f"padding_mask(int32 {_lengths.tolist()}, {_t})")
 expect_raises(ValueError, padding_mask, torch.tensor([0, 4, 3]), 3,
               name="padding_mask([0, 4, 3], 3)")
-expect_raises(ValueError, padding_mask, torch.tensor([-2]), 3,
-              name="padding_mask([-2], 3)")
+_ = expect_raises(ValueError, padding_mask, torch.tensor([-2]), 3,  # no output
+                  name="padding_mask([-2], 3)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -534,7 +540,8 @@ expect_raises(ValueError, padding_mask, torch.tensor([-2]), 3,
 #
 # Return the causal mask in the same convention: `True` strictly above the
 # diagonal. `nn.Transformer.generate_square_subsequent_mask` computes the float
-# version; it is forbidden here, and the tests compare with it.
+# version; it (and the private function it calls) is forbidden here, and the
+# tests compare with it.
 
 # %% grade_id="ch22-causal-mask"
 def causal_mask(size, device=None):
@@ -554,7 +561,8 @@ def causal_mask(size, device=None):
     Raises:
         ValueError: if size < 1.
 
-    Forbidden: nn.Transformer.generate_square_subsequent_mask.
+    Forbidden: nn.Transformer.generate_square_subsequent_mask and the private
+    torch.nn.modules.transformer._generate_square_subsequent_mask it calls.
     """
     ### BEGIN SOLUTION
     if size < 1:
@@ -570,9 +578,11 @@ print(causal_mask(4))
 
 # %% grade_id="ch22-causal-mask-tests" points=2
 """causal_mask: a hand example (True above the diagonal, diagonal False, dtype
-bool); size 1; == the -inf entries of nn.Transformer.generate_square_subsequent_mask
-(forbidden inside); created on `device` when asked; ValueError for size 0."""
-_banned = ("torch.nn.Transformer.generate_square_subsequent_mask",)
+bool, on the CPU by default); size 1; == the -inf entries of
+nn.Transformer.generate_square_subsequent_mask (forbidden inside, with the private
+function it calls); created on `device` when asked; ValueError for size 0."""
+_banned = ("torch.nn.Transformer.generate_square_subsequent_mask",
+           "torch.nn.modules.transformer._generate_square_subsequent_mask")
 with forbid(*_banned):
     got = causal_mask(4)
 want = torch.tensor([[False, True, True, True],
@@ -580,6 +590,7 @@ want = torch.tensor([[False, True, True, True],
                      [False, False, False, True],
                      [False, False, False, False]])
 assert got.dtype == torch.bool, f"expected a bool mask, got dtype {got.dtype}"
+assert got.device.type == "cpu", f"causal_mask(4) (device=None) is on {got.device}"
 assert_close(got, want, name="causal_mask(4) (True strictly above the diagonal)")
 with forbid(*_banned):
     assert_close(causal_mask(1), torch.tensor([[False]]), name="causal_mask(1)")
@@ -589,7 +600,7 @@ assert got.device.type == torch.device(device).type, (
 float_mask = nn.Transformer.generate_square_subsequent_mask(7)
 assert_close(got.cpu(), float_mask == -math.inf,
              name="causal_mask(7) vs generate_square_subsequent_mask(7) == -inf")
-expect_raises(ValueError, causal_mask, 0, name="causal_mask(0)")
+_ = expect_raises(ValueError, causal_mask, 0, name="causal_mask(0)")  # no output
 ### BEGIN HIDDEN TESTS
 for _t in (2, 3, 5, 12):
     with forbid(*_banned):
@@ -600,7 +611,7 @@ for _t in (2, 3, 5, 12):
     with forbid(*_banned):
         _got = causal_mask(_t)
     assert _got.device.type == "cpu", f"causal_mask({_t}) is on {_got.device}"
-expect_raises(ValueError, causal_mask, -3, name="causal_mask(-3)")
+_ = expect_raises(ValueError, causal_mask, -3, name="causal_mask(-3)")  # no output
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -609,8 +620,10 @@ expect_raises(ValueError, causal_mask, -3, name="causal_mask(-3)")
 # runs `nn.MultiheadAttention` with each form of the mask: `attn_mask` for the
 # causal part and `key_padding_mask` for the padding. The last panel checks the
 # translation to `F.scaled_dot_product_attention`, which wants `True` where
-# attention *is* allowed. A padding *query* (a row below the sequence's length)
-# still sees the real keys: whatever it computes is thrown away by the loss.
+# attention *is* allowed: with the identity matrix as the values, its output is
+# the matrix of attention weights itself. A padding *query* (a row below the
+# sequence's length) still sees the real keys: whatever it computes is thrown
+# away by the loss.
 
 # %%
 seq_lengths = torch.tensor([6, 4, 2])
@@ -622,7 +635,8 @@ viewer = nn.MultiheadAttention(8, 1, batch_first=True)
 with torch.no_grad():
     _, w_mha = viewer(x_masks, x_masks, x_masks, key_padding_mask=pad,
                       attn_mask=causal)
-    scores_sdpa = F.scaled_dot_product_attention(
+    # identity values: output row i = the weights of query i, (B, L, T)
+    weights_sdpa = F.scaled_dot_product_attention(
         x_masks, x_masks, torch.eye(6).expand(3, 6, 6), attn_mask=~combined)
 print("max |MHA weights after combined mask|:",
       w_mha.masked_select(combined).abs().max().item())
@@ -631,13 +645,14 @@ panels = [("padding_mask, lengths 6, 4, 2", pad.float(), "key t", "sequence b"),
           ("causal_mask(6)", causal.float(), "key j", "query i"),
           ("combined, sequence 1 (length 4)", combined[1].float(), "key j",
            "query i"),
-          ("F.sdpa weights with ~combined, seq. 1", scores_sdpa[1], "key j",
+          ("F.sdpa weights with ~combined, seq. 1", weights_sdpa[1], "key j",
            "query i")]
 for ax, (title, matrix, xlabel, ylabel) in zip(axes, panels, strict=True):
     image = ax.imshow(matrix.numpy(), cmap="viridis", vmin=0, vmax=1)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.title.set_fontsize(9)
-fig.colorbar(image, ax=axes, fraction=0.015, label="1 = masked (first three), weight")
+fig.colorbar(image, ax=axes, fraction=0.015,
+             label="masks: 1 = not allowed; last panel: weight")
 fig.suptitle("Masks in the nn.MultiheadAttention convention (True = not allowed)")
 plt.show()
 
@@ -840,11 +855,13 @@ want_shapes = {"q_proj_weight": (16, 16), "k_proj_weight": (16, 12),
                "out_proj.weight": (16, 16), "out_proj.bias": (16,)}
 assert shapes == want_shapes, f"parameters {shapes}, expected {want_shapes}"
 assert isinstance(cross.out_proj, nn.Linear), "out_proj must be an nn.Linear(E, E)"
-bound = math.sqrt(6 / (16 + 12))  # xavier_uniform_ on a (16, 12) matrix
-w_init = cross.k_proj_weight.detach()
-assert w_init.abs().max() <= bound and w_init.std() > 0.4 * bound, (
-    f"k_proj_weight should be xavier-uniform in [-{bound:.3f}, {bound:.3f}]: got "
-    f"values in [{w_init.min():.3f}, {w_init.max():.3f}], std {w_init.std():.3f}")
+for key in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
+    w_init = getattr(cross, key).detach()
+    bound = math.sqrt(6 / sum(w_init.shape))  # xavier_uniform_: 6 / (out + in)
+    assert w_init.abs().max() <= bound and w_init.std() > 0.4 * bound, (
+        f"{key} should be xavier-uniform in [-{bound:.3f}, {bound:.3f}] (std "
+        f"{bound / math.sqrt(3):.3f}): got values in [{w_init.min():.3f}, "
+        f"{w_init.max():.3f}], std {w_init.std():.3f}")
 assert (cross.in_proj_bias == 0).all() and (cross.out_proj.bias == 0).all(), (
     "in_proj_bias and out_proj.bias must start at 0")
 expect_raises(ValueError, CrossAttention, 10, 4, 6,
@@ -993,12 +1010,12 @@ plt.show()
 
 # %% [markdown]
 # The widget shows the attention map of one held-out sequence at several points
-# of training. Move the step slider: at step 0 the weights are spread almost
-# evenly over the real digits (padding columns are 0 from the start, thanks to
-# the mask); the anti-diagonal appears as the loss falls. Move the example
-# slider to see it follow the length of the sequence. A row is one output
-# position, labelled with the digit the final model predicts there, and a column
-# one input digit.
+# of training. Move the step slider: at step 0 the weights follow the random
+# initial embeddings and show no pattern (the padding columns are 0 from the
+# start, thanks to the mask); the anti-diagonal appears as the loss falls, some
+# rows before others. Move the example slider to see it follow the length of
+# the sequence. A row is one output position, labelled with the digit the final
+# model predicts there, and a column one input digit.
 
 # %%
 def show_alignment(example=0, step=SNAPSHOT_STEPS[-1]):
@@ -1016,12 +1033,12 @@ def show_alignment(example=0, step=SNAPSHOT_STEPS[-1]):
     fig, ax = plt.subplots(figsize=(5.4, 4.6))
     image = ax.imshow(weights.numpy(), cmap="viridis", vmin=0, vmax=1)
     ax.plot(range(length), range(length - 1, -1, -1), "w:", lw=1,
-            label="ideal alignment j = l - 1 - i")
+            label=r"ideal alignment $j = \ell - 1 - i$")
     ax.set_xticks(range(length), [str(d) for d in digits])
     ax.set_yticks(range(length), [f"{i}: {p}" for i, p in enumerate(predicted)])
     ax.set(xlabel="key: input digit", ylabel="output position: predicted digit",
            title=f"test sequence {example} (length {length}), step {step}")
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="upper left", fontsize=8)  # the ideal cells are top right
     fig.colorbar(image, ax=ax, label="attention weight")
     fig.tight_layout()
     plt.show()
