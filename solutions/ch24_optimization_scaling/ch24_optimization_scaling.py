@@ -270,7 +270,7 @@ for _w, _total in [(1, 2), (3, 17), (0, 7), (10, 11), (7, 40)]:
     for _t, _want in enumerate(scheduler_reference(_w, _total, _total + 4)):
         assert_close(warmup_cosine(_t, _w, _total), _want, rtol=1e-9, atol=1e-9,
                      name=f"warmup_cosine({_t}, {_w}, {_total}) vs SequentialLR")
-expect_raises(ValueError, warmup_cosine, 3, 5, 4, name="warmup_cosine(3, 5, 4)")
+_ = expect_raises(ValueError, warmup_cosine, 3, 5, 4, name="warmup_cosine(3, 5, 4)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -448,6 +448,9 @@ def check_accumulation(sizes, classes, dtype, seed, frozen=False, rtol=1e-10,
     assert_close(got_loss, want_loss.detach(), rtol=rtol, atol=atol,
                  name=f"{label}: returned mean loss")
     assert not got_loss.requires_grad, f"{label}: the returned loss is not detached"
+    assert got_loss.device == want_loss.device, (
+        f"{label}: the returned loss is on {got_loss.device}, expected "
+        f"{want_loss.device}")
     for (name, p), q in zip(model.named_parameters(), reference.parameters(),
                             strict=True):
         if not p.requires_grad:
@@ -552,9 +555,11 @@ print("as bfloat16", probe.bfloat16().float().tolist())
 # overflow) run in float32. Nothing is converted permanently; the gradients
 # that reach the float32 weights are float32. Use `device_type="cuda"` with
 # `torch.float16` or `torch.bfloat16` on a GPU, `device_type="cpu"` with
-# `torch.bfloat16` on a CPU. The modules `torch.cuda.amp.autocast` and
-# `torch.cuda.amp.GradScaler` of older tutorials are deprecated: write
-# `torch.autocast` and `torch.amp.GradScaler("cuda")`.
+# `torch.bfloat16` on a CPU (recent versions of PyTorch also accept
+# `torch.float16` there, and the tests use both). The modules
+# `torch.cuda.amp.autocast` and `torch.cuda.amp.GradScaler` of older
+# tutorials are deprecated: write `torch.autocast` and
+# `torch.amp.GradScaler("cuda")`.
 
 # %%
 amp_dtype = torch.bfloat16 if device.type == "cpu" else torch.float16
@@ -640,7 +645,9 @@ interactive_plot(show_loss_scaling, log2_scale=(0, 40, 1))
 # gradients with `max_norm`, so it clips far too hard; forgetting
 # `scaler.update()` freezes $S$ for ever. The tests run your step with a
 # scaler that is enabled, even with bfloat16, so each of these mistakes
-# shows.
+# shows, and with both half-precision types (float16 and bfloat16 on a CPU;
+# float16, and bfloat16 where the GPU supports it), so `amp_dtype` must be
+# the type autocast uses.
 
 # %% grade_id="ch24-amp-train-step"
 def amp_train_step(model, loss_fn, optimizer, scaler, x, y, amp_dtype,
@@ -661,9 +668,10 @@ def amp_train_step(model, loss_fn, optimizer, scaler, x, y, amp_dtype,
             with ``torch.nn.utils.clip_grad_norm_``.
 
     Returns:
-        The loss of this batch as a detached float32 0-dim tensor (computed
-        before the update). As side effects: the gradients are cleared first;
-        the forward pass and the loss run under
+        The loss of this batch as a detached float32 0-dim tensor on the device
+        of x (computed before the update). x and y are not modified. As side
+        effects: the gradients are cleared first; the forward pass and the
+        loss run under
         ``torch.autocast(device_type=x.device.type, dtype=amp_dtype)``;
         ``scaler.scale(loss).backward()`` runs outside autocast; the update
         goes through ``scaler.step(optimizer)`` (skipped when a gradient is
@@ -685,7 +693,7 @@ def amp_train_step(model, loss_fn, optimizer, scaler, x, y, amp_dtype,
 
 
 # %%
-# Try it: three steps of a tiny classifier with a disabled scaler
+# Try it: three steps of a tiny classifier (the scaler is enabled only for float16)
 torch.manual_seed(0)
 demo_model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)).to(device)
 demo_opt = torch.optim.SGD(demo_model.parameters(), lr=0.5)
@@ -699,25 +707,40 @@ for _ in range(3):
 # %% grade_id="ch24-amp-train-step-tests" points=4
 """amp_train_step: on `device` with an enabled scaler (S = 2**10), the update
 is SGD on the true autocast gradient (not the scaled one); the returned loss
-is the float32 autocast loss; with max_norm the gradients are unscaled, then
-clipped (norm = max_norm); a step with an infinite loss is skipped and the
-scale halved (scaler.update() called); x is not modified.
+is the float32 autocast loss, on `device`; autocast uses the `amp_dtype` it is
+given (bfloat16 and float16 on a CPU; float16, and bfloat16 where supported,
+on a GPU); with max_norm the gradients are unscaled, then clipped (norm =
+max_norm); a step with an infinite loss is skipped and the scale halved
+(scaler.update() called); x is not modified.
 
 Hidden tests: other models, seeds and learning rates, with Adam."""
 test_amp_dtype = torch.bfloat16 if device.type == "cpu" else torch.float16
+# the other half-precision type, to check that amp_dtype is used (None: skipped)
+if device.type == "cpu":
+    other_amp_dtype = torch.float16
+elif device.type == "cuda" and torch.cuda.is_bf16_supported():
+    other_amp_dtype = torch.bfloat16
+else:
+    other_amp_dtype = None
 
 
-def autocast_grads(model, loss_fn, x, y, amp_dtype):
-    """The loss and the true gradients of one autocast forward pass (no scaler)."""
+def autocast_grads(model, loss_fn, x, y, amp_dtype, scale):
+    """The loss and the true gradients of one autocast forward pass.
+
+    The backward pass runs on loss * scale and the gradients are divided by
+    scale afterwards, as a correct step with a GradScaler of that (power of
+    two) scale does, so that the two agree to the last bit even in float16.
+    """
     twin = copy.deepcopy(model)
     with torch.autocast(device_type=x.device.type, dtype=amp_dtype):
         loss = loss_fn(twin(x), y)
-    loss.backward()
-    return loss.detach().float(), [p.grad.clone() for p in twin.parameters()]
+    (loss * scale).backward()
+    return loss.detach().float(), [p.grad / scale for p in twin.parameters()]
 
 
-def check_amp_step(seed, lr, max_norm=None, use_adam=False):
+def check_amp_step(seed, lr, max_norm=None, use_adam=False, amp_dtype=None):
     """One amp_train_step against the update built from the true gradients."""
+    amp_dtype = amp_dtype or test_amp_dtype
     torch.manual_seed(seed)
     model = nn.Sequential(nn.Linear(6, 9), nn.GELU(), nn.Linear(9, 4)).to(device)
     for p in model.parameters():  # stale gradients the step must clear first
@@ -725,7 +748,7 @@ def check_amp_step(seed, lr, max_norm=None, use_adam=False):
     x = torch.randn(11, 6, device=device) * 3
     y = torch.randint(4, (11,), device=device)
     loss_fn = nn.CrossEntropyLoss()
-    want_loss, grads = autocast_grads(model, loss_fn, x, y, test_amp_dtype)
+    want_loss, grads = autocast_grads(model, loss_fn, x, y, amp_dtype, 2.0 ** 10)
     if max_norm is not None:
         norm = torch.linalg.vector_norm(torch.stack(
             [torch.linalg.vector_norm(g) for g in grads]))
@@ -739,17 +762,23 @@ def check_amp_step(seed, lr, max_norm=None, use_adam=False):
     twin_opt.step()
     scaler = torch.amp.GradScaler(device.type, init_scale=2.0 ** 10)
     saved_x = x.clone()
-    label = f"amp_train_step(seed={seed}, lr={lr}, max_norm={max_norm})"
+    label = (f"amp_train_step(seed={seed}, lr={lr}, max_norm={max_norm}, "
+             f"amp_dtype={amp_dtype})")
     got_loss = amp_train_step(model, loss_fn, make(model.parameters()), scaler, x, y,
-                              test_amp_dtype, max_norm)
-    assert_close(got_loss, want_loss, rtol=1e-3, atol=1e-4,
+                              amp_dtype, max_norm)
+    # the same autocast computation: only rounding of the last bits may differ
+    assert_close(got_loss, want_loss, rtol=1e-5, atol=1e-6,
                  name=f"{label}: returned loss (float32, autocast)")
+    assert got_loss.device == want_loss.device, (
+        f"{label}: the returned loss is on {got_loss.device}, expected "
+        f"{want_loss.device}")
     assert torch.equal(x, saved_x), f"{label}: x was modified"
     for (name, p), q, g in zip(model.named_parameters(), twin.parameters(), grads,
                                strict=True):
-        assert_close(p.grad, g, rtol=2e-2, atol=1e-4,
+        assert p.grad is not None, f"{label}: {name}.grad is None after the step"
+        assert_close(p.grad, g, rtol=1e-4, atol=1e-6,
                      name=f"{label}: {name}.grad after the step (true gradient)")
-        assert_close(p.detach(), q.detach(), rtol=1e-3, atol=1e-4,
+        assert_close(p.detach(), q.detach(), rtol=1e-4, atol=1e-6,
                      name=f"{label}: {name} after the step")
     assert scaler.get_scale() == 2.0 ** 10, (
         f"{label}: a finite step should keep the scale at 1024, got "
@@ -758,6 +787,8 @@ def check_amp_step(seed, lr, max_norm=None, use_adam=False):
 
 check_amp_step(seed=0, lr=0.1)
 check_amp_step(seed=1, lr=0.2, max_norm=0.05)
+if other_amp_dtype is not None:
+    check_amp_step(seed=2, lr=0.1, amp_dtype=other_amp_dtype)
 
 # a loss that is infinite: the step is skipped and the scale halved
 torch.manual_seed(2)
@@ -776,6 +807,8 @@ assert inf_scaler.get_scale() == 2.0 ** 9, (
 for _seed, _lr, _norm, _adam in [(3, 0.05, None, True), (4, 0.3, 0.02, False),
                                  (5, 0.01, 0.1, True), (6, 0.15, None, False)]:
     check_amp_step(_seed, _lr, _norm, _adam)
+if other_amp_dtype is not None:
+    check_amp_step(7, 0.05, 0.1, True, amp_dtype=other_amp_dtype)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -825,6 +858,7 @@ ax2.set_xlabel("step")
 ax2.set_ylabel("learning rate")
 ax2.set_title("The schedule it followed")
 ax2.legend()
+fig.tight_layout()
 plt.show()
 check_bar("test accuracy", accuracy, 0.95)
 
@@ -845,9 +879,11 @@ check_bar("test accuracy", accuracy, 0.95)
 #
 # So if every process replaces its gradient by the **average** over processes
 # and applies the same optimizer step, all copies stay identical and the
-# training is that of one process on the whole batch, $P$ times faster. (With
-# shards of unequal size the plain average is a weighted one in disguise: the
-# same lesson as the last micro-batch of section 24.2.)
+# training is that of one process on the whole batch, up to $P$ times
+# faster. The shards must be of equal size: with unequal shards the plain
+# average gives each example of a small shard more weight than the others,
+# the same mistake as dividing by $K$ in section 24.2 (`DistributedSampler`
+# below pads the data so that every process gets as many examples).
 #
 # ### All-reduce
 #
@@ -1059,8 +1095,10 @@ plt.show()
 # Write the averaging that DDP does for you, by hand: after `backward()` on
 # its own shard, every process calls `average_gradients(model)`, which
 # replaces each gradient by its average over all processes, with
-# `dist.all_reduce` and a division by `dist.get_world_size()`. Use the
-# default `ReduceOp.SUM`: the `gloo` backend has no `ReduceOp.AVG`. When
+# `dist.all_reduce` and a division by `dist.get_world_size()`. The default
+# `ReduceOp.SUM` followed by the division works with every backend;
+# `ReduceOp.AVG` does the division for you with `nccl`, but older versions
+# of `gloo` reject it (the PyTorch of this course accepts it). When
 # `torch.distributed` is not initialized (an ordinary single-process run)
 # there is nothing to average and the function returns at once, so the same
 # training code runs with one process or many.
@@ -1090,7 +1128,8 @@ def average_gradients(model):
         None. Each parameter whose ``.grad`` is not None has its ``.grad``
         replaced by the mean over the P processes of their ``.grad``
         (``dist.all_reduce`` with the default ``ReduceOp.SUM``, then divided
-        by P; gloo has no ``ReduceOp.AVG``). Parameters whose ``.grad`` is
+        by P; ``ReduceOp.AVG`` is accepted too, but older versions of gloo
+        lack it). Parameters whose ``.grad`` is
         None are skipped (every process skips the same ones). The parameter
         values are not changed. When ``torch.distributed`` is not available
         or not initialized, nothing is changed.
@@ -1414,8 +1453,9 @@ interactive_plot(show_pipeline, stages=(2, 8, 1), micro_batches=(1, 32, 1))
 # | 2 | + gradients | $2\Psi + (2 + K)\,\Psi / N_d$ |
 # | 3 (FSDP's full sharding) | + weights | $(2 + 2 + K)\,\Psi / N_d$ |
 #
-# For $\Psi = 7.5 \times 10^9$ and $N_d = 64$ that is 120 GB, 31.4 GB,
-# 16.6 GB and 1.9 GB. Activations, buffers and fragmentation come on top.
+# For $\Psi = 7.5 \times 10^9$ and $N_d = 64$ that is 120 GB, 31.41 GB,
+# 16.64 GB and 1.88 GB (the cell after the exercise prints them).
+# Activations, buffers and fragmentation come on top.
 
 # %% grade_id="ch24-zero-memory"
 def zero_memory_per_device(num_params, world_size, stage):

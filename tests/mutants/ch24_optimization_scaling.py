@@ -66,6 +66,45 @@ def warmup_cosine(step, warmup_steps, total_steps):
     return 0.5 * (1 + math.cos(math.pi * (step - warmup_steps)
                                / (total_steps - warmup_steps)))
 ''',
+        "cosine divided by T instead of T - W (not 0 at T)": _WARMUP_HEAD + '''
+    if step < warmup_steps:
+        return step / warmup_steps
+    if step > total_steps:
+        return 0.0
+    return 0.5 * (1 + math.cos(math.pi * (step - warmup_steps) / total_steps))
+''',
+        "cosine reaches 0 one step early (T - W - 1)": _WARMUP_HEAD + '''
+    if step < warmup_steps:
+        return step / warmup_steps
+    if step >= total_steps - 1:
+        return 0.0
+    return 0.5 * (1 + math.cos(math.pi * (step - warmup_steps)
+                               / (total_steps - warmup_steps - 1)))
+''',
+        "warmup reaches 1 one step early: t / (W - 1)": _WARMUP_HEAD + '''
+    if step < warmup_steps:
+        return min(step / max(warmup_steps - 1, 1), 1.0)
+    if step > total_steps:
+        return 0.0
+    return 0.5 * (1 + math.cos(math.pi * (step - warmup_steps)
+                               / (total_steps - warmup_steps)))
+''',
+        "returns a 0-dim tensor (torch.cos)": _WARMUP_HEAD + '''
+    if step < warmup_steps:
+        return torch.tensor(step / warmup_steps, dtype=torch.float64)
+    if step > total_steps:
+        return torch.tensor(0.0, dtype=torch.float64)
+    f = torch.tensor((step - warmup_steps) / (total_steps - warmup_steps),
+                     dtype=torch.float64)
+    return 0.5 * (1 + torch.cos(math.pi * f))
+''',
+        "linear decay instead of cosine": _WARMUP_HEAD + '''
+    if step < warmup_steps:
+        return step / warmup_steps
+    if step > total_steps:
+        return 0.0
+    return 1.0 - (step - warmup_steps) / (total_steps - warmup_steps)
+''',
     },
     "ch24-accumulate-gradients": {
         "divides every loss by the number of micro-batches": _ACCUMULATE_HEAD + '''
@@ -123,6 +162,78 @@ def warmup_cosine(step, warmup_steps, total_steps):
     loss.backward()
     return loss.detach()
 ''',
+        "zero_grad inside the loop (keeps the last micro-batch only)":
+            _ACCUMULATE_HEAD + '''
+    count = sum(x.shape[0] for x, _ in micro_batches)
+    total = 0.0
+    for x, y in micro_batches:
+        model.zero_grad()
+        loss = loss_fn(model(x), y) * x.shape[0] / count
+        loss.backward()
+        total = total + loss.detach()
+    return total
+''',
+        "returns the mean of the micro-batch means": _ACCUMULATE_HEAD + '''
+    count = sum(x.shape[0] for x, _ in micro_batches)
+    model.zero_grad()
+    means = 0.0
+    for x, y in micro_batches:
+        loss = loss_fn(model(x), y)
+        (loss * x.shape[0] / count).backward()
+        means = means + loss.detach()
+    return means / len(micro_batches)
+''',
+        "returns a loss that is not detached": _ACCUMULATE_HEAD + '''
+    count = sum(x.shape[0] for x, _ in micro_batches)
+    model.zero_grad()
+    total = 0.0
+    for x, y in micro_batches:
+        loss = loss_fn(model(x), y) * x.shape[0] / count
+        loss.backward(retain_graph=True)
+        total = total + loss
+    return total
+''',
+        "returns a Python float": _ACCUMULATE_HEAD + '''
+    count = sum(x.shape[0] for x, _ in micro_batches)
+    model.zero_grad()
+    total = 0.0
+    for x, y in micro_batches:
+        loss = loss_fn(model(x), y) * x.shape[0] / count
+        loss.backward()
+        total += loss.item()
+    return total
+''',
+        "N taken as K times the first size": _ACCUMULATE_HEAD + '''
+    count = len(micro_batches) * micro_batches[0][0].shape[0]
+    model.zero_grad()
+    total = 0.0
+    for x, y in micro_batches:
+        loss = loss_fn(model(x), y) * x.shape[0] / count
+        loss.backward()
+        total = total + loss.detach()
+    return total
+''',
+        "zeros every .grad, the frozen ones too": _ACCUMULATE_HEAD + '''
+    count = sum(x.shape[0] for x, _ in micro_batches)
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)
+    total = 0.0
+    for x, y in micro_batches:
+        loss = loss_fn(model(x), y) * x.shape[0] / count
+        loss.backward()
+        total = total + loss.detach()
+    return total
+''',
+        "sums the losses with torch.stack": _ACCUMULATE_HEAD + '''
+    count = sum(x.shape[0] for x, _ in micro_batches)
+    model.zero_grad()
+    losses = []
+    for x, y in micro_batches:
+        loss = loss_fn(model(x), y) * x.shape[0] / count
+        loss.backward()
+        losses.append(loss.detach())
+    return torch.stack(losses).sum()
+''',
     },
     "ch24-amp-train-step": {
         "ignores the scaler (no skip on overflow)": _AMP_HEAD + '''
@@ -178,6 +289,102 @@ def warmup_cosine(step, warmup_steps, total_steps):
     optimizer.step()
     return loss.detach().float()
 ''',
+        "no autocast (the forward pass in float32)": _AMP_HEAD + '''
+    optimizer.zero_grad()
+    loss = loss_fn(model(x), y)
+    scaler.scale(loss).backward()
+    if max_norm is not None:
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    return loss.detach().float()
+''',
+        "ignores amp_dtype (autocast's default type)": _AMP_HEAD + '''
+    optimizer.zero_grad()
+    with torch.autocast(device_type=x.device.type):
+        loss = loss_fn(model(x), y)
+    scaler.scale(loss).backward()
+    if max_norm is not None:
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    return loss.detach().float()
+''',
+        "loss computed outside autocast": _AMP_HEAD + '''
+    optimizer.zero_grad()
+    with torch.autocast(device_type=x.device.type, dtype=amp_dtype):
+        out = model(x)
+    loss = loss_fn(out, y)
+    scaler.scale(loss).backward()
+    if max_norm is not None:
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    return loss.detach().float()
+''',
+        "zero_grad after backward (the step sees no gradient)": _AMP_HEAD + '''
+    with torch.autocast(device_type=x.device.type, dtype=amp_dtype):
+        loss = loss_fn(model(x), y)
+    scaler.scale(loss).backward()
+    optimizer.zero_grad()
+    if max_norm is not None:
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    return loss.detach().float()
+''',
+        "zero_grad at the end (no gradient left after the call)": _AMP_HEAD + '''
+    with torch.autocast(device_type=x.device.type, dtype=amp_dtype):
+        loss = loss_fn(model(x), y)
+    scaler.scale(loss).backward()
+    if max_norm is not None:
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad()
+    return loss.detach().float()
+''',
+        "clips after scaler.step": _AMP_HEAD + '''
+    optimizer.zero_grad()
+    with torch.autocast(device_type=x.device.type, dtype=amp_dtype):
+        loss = loss_fn(model(x), y)
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    if max_norm is not None:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    scaler.update()
+    return loss.detach().float()
+''',
+        "returns the scaled loss": _AMP_HEAD + '''
+    optimizer.zero_grad()
+    with torch.autocast(device_type=x.device.type, dtype=amp_dtype):
+        loss = loss_fn(model(x), y)
+    scaled = scaler.scale(loss)
+    scaled.backward()
+    if max_norm is not None:
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    return scaled.detach().float()
+''',
+        "scaler.update() before scaler.step()": _AMP_HEAD + '''
+    optimizer.zero_grad()
+    with torch.autocast(device_type=x.device.type, dtype=amp_dtype):
+        loss = loss_fn(model(x), y)
+    scaler.scale(loss).backward()
+    if max_norm is not None:
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    scaler.update()
+    scaler.step(optimizer)
+    return loss.detach().float()
+''',
     },
     "ch24-average-gradients": {
         "all_reduce without averaging (sum of the gradients)": '''
@@ -213,6 +420,44 @@ def average_gradients(model):
             with torch.no_grad():
                 dist.all_reduce(p.data)
                 p.data /= dist.get_world_size()
+''',
+        "all-reduces a copy of each gradient, never written back": '''
+def average_gradients(model):
+    if not dist.is_initialized():
+        return
+    for p in model.parameters():
+        if p.grad is not None:
+            g = p.grad.clone()
+            dist.all_reduce(g)
+            g /= dist.get_world_size()
+''',
+        "broadcasts the gradients of process 0": '''
+def average_gradients(model):
+    if not dist.is_initialized():
+        return
+    for p in model.parameters():
+        if p.grad is not None:
+            dist.broadcast(p.grad, src=0)
+''',
+        "fills a missing .grad with zeros": '''
+def average_gradients(model):
+    if not dist.is_initialized():
+        return
+    for p in model.parameters():
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+        dist.all_reduce(p.grad)
+        p.grad /= dist.get_world_size()
+''',
+        "returns after the first parameter": '''
+def average_gradients(model):
+    if not dist.is_initialized():
+        return
+    for p in model.parameters():
+        if p.grad is not None:
+            dist.all_reduce(p.grad)
+            p.grad /= dist.get_world_size()
+            return
 ''',
     },
     "ch24-zero-memory": {
@@ -253,6 +498,28 @@ def zero_memory_per_device(num_params, world_size, stage):
         weights /= world_size
     return (weights + grads + optim) * num_params
 ''',
+        "stages shifted by one (stage 1 also shards the gradients)": _ZERO_HEAD + '''
+    weights, grads, optim = 2.0, 2.0, 12.0
+    if stage >= 1:
+        optim /= world_size
+        grads /= world_size
+    if stage >= 2:
+        weights /= world_size
+    return (weights + grads + optim) * num_params
+''',
+        "no ValueError for world_size 0 (ZeroDivisionError)": '''
+def zero_memory_per_device(num_params, world_size, stage):
+    if stage not in (0, 1, 2, 3) or num_params <= 0:
+        raise ValueError("bad arguments")
+    weights, grads, optim = 2.0, 2.0, 12.0
+    if stage >= 1:
+        optim /= world_size
+    if stage >= 2:
+        grads /= world_size
+    if stage >= 3:
+        weights /= world_size
+    return (weights + grads + optim) * num_params
+''',
     },
 }
 
@@ -268,6 +535,18 @@ def warmup_cosine(step, warmup_steps, total_steps):
         return float(step) / float(warmup_steps)
     frac = (step - warmup_steps) / (total_steps - warmup_steps)
     return float(0.5 - 0.5 * math.cos(math.pi * (1.0 - frac)))
+''',
+        "cos squared of the half angle, computed with numpy": '''
+def warmup_cosine(step, warmup_steps, total_steps):
+    import numpy as np
+    if step < 0 or warmup_steps < 0 or warmup_steps >= total_steps:
+        raise ValueError("bad schedule")
+    if step > total_steps:
+        return 0.0
+    if step < warmup_steps:
+        return float(np.float64(step) / warmup_steps)
+    half_angle = np.pi * (step - warmup_steps) / (total_steps - warmup_steps) / 2
+    return float(np.cos(half_angle) ** 2)
 ''',
     },
     "ch24-accumulate-gradients": {
@@ -290,6 +569,27 @@ def accumulate_gradients(model, loss_fn, micro_batches):
             p.grad.div_(count)
     return total / count
 ''',
+        "torch.autograd.grad per micro-batch, summed into .grad by hand": '''
+def accumulate_gradients(model, loss_fn, micro_batches):
+    if not micro_batches:
+        raise ValueError("micro_batches is empty")
+    params = [p for p in model.parameters() if p.requires_grad]
+    n_total = 0
+    for x, _ in micro_batches:
+        n_total += len(x)
+    sums = [torch.zeros_like(p) for p in params]
+    mean = 0
+    for x, y in micro_batches:
+        w = len(x) / n_total
+        loss = loss_fn(model(x), y)
+        grads = torch.autograd.grad(loss, params)
+        for s, g in zip(sums, grads):
+            s.add_(g, alpha=w)
+        mean = mean + w * loss.detach()
+    for p, s in zip(params, sums):
+        p.grad = s
+    return mean
+''',
     },
     "ch24-amp-train-step": {
         "torch.amp.autocast, unscale_ always, zero_grad(set_to_none=False)": '''
@@ -307,6 +607,25 @@ def amp_train_step(model, loss_fn, optimizer, scaler, x, y, amp_dtype,
     scaler.step(optimizer)
     scaler.update()
     return loss.detach().to(torch.float32)
+''',
+        "model.zero_grad, positional autocast dtype, clip by hand after unscale_": '''
+def amp_train_step(model, loss_fn, optimizer, scaler, x, y, amp_dtype,
+                   max_norm=None):
+    model.zero_grad()
+    with torch.autocast(x.device.type, amp_dtype):
+        loss = loss_fn(model(x), y)
+    scaler.scale(loss).backward()
+    if max_norm is not None:
+        scaler.unscale_(optimizer)
+        grads = [p.grad for p in model.parameters() if p.grad is not None]
+        norm = torch.linalg.vector_norm(
+            torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+        coef = torch.clamp(max_norm / (norm + 1e-6), max=1.0)
+        for g in grads:
+            g.mul_(coef)
+    scaler.step(optimizer)
+    scaler.update()
+    return loss.float().detach()
 ''',
     },
     "ch24-average-gradients": {
@@ -326,6 +645,29 @@ def average_gradients(model):
         offset += g.numel()
     return None
 ''',
+        "divides first, then asynchronous all_reduce calls": '''
+def average_gradients(model):
+    if not dist.is_available():
+        return
+    if not dist.is_initialized():
+        return
+    size = float(dist.get_world_size())
+    pending = []
+    for p in model.parameters():
+        if p.grad is None:
+            continue
+        p.grad.div_(size)
+        pending.append(dist.all_reduce(p.grad, async_op=True))
+    for work in pending:
+        work.wait()
+''',
+        "ReduceOp.AVG (the gloo of this torch has it)": '''
+def average_gradients(model):
+    if dist.is_available() and dist.is_initialized():
+        for p in model.parameters():
+            if p.grad is not None:
+                dist.all_reduce(p.grad, op=dist.ReduceOp.AVG)
+''',
     },
     "ch24-zero-memory": {
         "a table of bytes per parameter": '''
@@ -335,6 +677,20 @@ def zero_memory_per_device(num_params, world_size, stage):
     n = float(world_size)
     per_param = [2 + 2 + 12, 2 + 2 + 12 / n, 2 + (2 + 12) / n, (2 + 2 + 12) / n]
     return float(per_param[stage] * num_params)
+''',
+        "one flag per sharded state": '''
+def zero_memory_per_device(num_params, world_size, stage):
+    if stage not in [0, 1, 2, 3]:
+        raise ValueError("stage")
+    if not world_size >= 1 or not num_params > 0:
+        raise ValueError("sizes")
+    total = 0.0
+    for bytes_per_param, sharded_from in ((12, 1), (2, 2), (2, 3)):
+        part = bytes_per_param * num_params
+        if stage >= sharded_from:
+            part = part / world_size
+        total += part
+    return float(total)
 ''',
     },
 }
