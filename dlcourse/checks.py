@@ -253,22 +253,26 @@ def forbid(*paths: str) -> Iterator[None]:
         return guard
 
     caller = sys._getframe(2).f_globals  # forbid's caller (past contextlib)
+    spaces = [caller]
+    main = sys.modules.get("__main__")
+    if main is not None and vars(main) is not caller:
+        spaces.append(main)
+    # Resolve every path and keep its original before anything is replaced:
+    # two paths may name one object (F.conv1d is torch.conv1d), and the
+    # second must not save the guard the first one has put there.
+    targets = []
+    for path in paths:
+        owner, attr = _resolve(path)
+        targets.append((path, owner, attr, getattr(owner, attr),
+                        vars(owner).get(attr), attr in vars(owner)))
     try:
-        for path in paths:
-            owner, attr = _resolve(path)
-            original = getattr(owner, attr)
-            own = attr in vars(owner)
-            saved.append((owner, attr, vars(owner).get(attr), own))
+        for path, owner, attr, original, own_value, own in targets:
+            saved.append((owner, attr, own_value, own))
             guard = make_guard(path)
             setattr(owner, attr, guard)
-            spaces = [caller]
-            main = sys.modules.get("__main__")
-            if main is not None and vars(main) is not caller:
-                spaces.append(main)
             home = sys.modules.get(getattr(original, "__module__", None) or "")
-            if home is not None and home is not owner:
-                spaces.append(home)
-            for space, name in _aliases(original, owner, attr, spaces):
+            extra = [home] if home is not None and home is not owner else []
+            for space, name in _aliases(original, owner, attr, spaces + extra):
                 try:
                     _set(space, name, guard)
                 except (AttributeError, TypeError):  # a read-only namespace

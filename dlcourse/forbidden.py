@@ -30,6 +30,8 @@ def _both(*names: str) -> tuple[str, ...]:
 # Each group is a tuple of dotted paths for ``forbid``. Tuples (not lists) so
 # nothing can change them in place; ``tests/test_dlcourse.py`` checks that every
 # path exists. Chapters add a group here when two exercises need the same one.
+# Two paths may name the same object (``F.conv1d`` is ``torch.conv1d``):
+# ``forbid`` keeps every original before it replaces anything, in any order.
 _F = "torch.nn.functional."
 #: Dot, matrix and tensor products (chapter 01: dot, cosine similarity).
 DOT_PRODUCTS = (
@@ -47,7 +49,7 @@ NORMS = (
     *_optional("scipy.linalg", "norm"),
 )
 #: Cosine similarity (chapter 01).
-COSINE_SIMILARITIES = (_F + "cosine_similarity", "torch.cosine_similarity",
+COSINE_SIMILARITIES = ("torch.cosine_similarity", _F + "cosine_similarity",
                        *_optional("scipy.spatial.distance", "cosine"))
 #: Eigen- and singular-value solvers (chapter 01: power_iteration). An exercise
 #: that rebuilds a solver forbids all of them: an SVD of a symmetric matrix also
@@ -99,8 +101,8 @@ ENTROPIES = (
     *_optional("scipy.stats", "entropy"),
 )
 #: KL divergence in one call (chapter 03).
-KL_DIVERGENCES = ("torch.distributions.kl_divergence",
-                  "torch.distributions.kl.kl_divergence", _F + "kl_div",
+KL_DIVERGENCES = ("torch.distributions.kl.kl_divergence",
+                  "torch.distributions.kl_divergence", _F + "kl_div",
                   *_optional("scipy.special", "rel_entr", "kl_div"))
 #: Cross-entropy losses and log-likelihoods of a categorical (chapter 03).
 CROSS_ENTROPY_LOSSES = (
@@ -112,11 +114,12 @@ BCE_LOSSES = (_F + "binary_cross_entropy_with_logits", _F + "binary_cross_entrop
               "torch.binary_cross_entropy_with_logits",
               "torch.nn.BCEWithLogitsLoss.forward", "torch.nn.BCELoss.forward",
               "torch.distributions.Bernoulli.log_prob")
-#: Convolutions (chapter 09 and later).
+#: Convolutions and transposed convolutions (chapter 09 and later; chapter 20).
 CONVOLUTIONS = (
+    "torch.conv1d", "torch.conv2d", "torch.conv3d", "torch.conv_transpose1d",
+    "torch.conv_transpose2d", "torch.conv_transpose3d", "torch.convolution",
     _F + "conv1d", _F + "conv2d", _F + "conv3d", _F + "conv_transpose1d",
-    _F + "conv_transpose2d", _F + "conv_transpose3d", "torch.conv1d", "torch.conv2d",
-    "torch.conv3d", "torch.convolution", "torch.conv_transpose2d",
+    _F + "conv_transpose2d", _F + "conv_transpose3d",
     *_optional("scipy.signal", "convolve", "convolve2d", "correlate", "correlate2d"),
 )
 #: Pooling (chapter 09 and later).

@@ -120,12 +120,26 @@ def test_every_named_group_of_builtins_exists_and_can_be_forbidden():
     import numpy as np
 
     import dlcourse.checks as checks
+    from dlcourse.checks import _resolve
     for group in checks.GROUPS:
         paths = getattr(checks, group)
         assert isinstance(paths, tuple) and paths, group
         assert len(set(paths)) == len(paths), f"{group} repeats a path"
+        before = {path: getattr(*_resolve(path)) for path in paths}
         with forbid(*paths):  # every path resolves (a typo raises ValueError)
             pass
+        # every path is restored, also where two paths name the same object
+        # (F.conv1d is torch.conv1d: the home module's path must come first)
+        changed = [p for p in paths if getattr(*_resolve(p)) is not before[p]]
+        assert not changed, f"{group}: forbid left guards on {changed}"
+    # the transposed convolutions are convolutions too
+    with forbid(*checks.CONVOLUTIONS):
+        for call in (lambda: torch.conv_transpose1d(torch.zeros(1, 1, 3),
+                                                    torch.zeros(1, 1, 2)),
+                     lambda: torch.conv_transpose3d(torch.zeros(1, 1, 2, 2, 2),
+                                                    torch.zeros(1, 1, 2, 2, 2))):
+            with pytest.raises(ForbiddenCallError):
+                call()
     # numpy and scipy equivalents are blocked too, and restored afterwards
     a = np.diag([3.0, 1.0])
     with forbid(*checks.EIGENSOLVERS):
@@ -397,3 +411,14 @@ def test_forbid_also_blocks_other_names_for_the_same_function():
     assert notebook["inside"]() == []  # every alias was blocked
     assert notebook["renamed_dot"] is torch.dot
     assert [call() for call in notebook["calls"]()] == [3, 2 / 3, 2 / 3]
+
+
+def test_forbid_restores_two_paths_for_one_object_in_either_order():
+    conv1d = torch.conv1d
+    assert torch.nn.functional.conv1d is conv1d
+    for order in (("torch.nn.functional.conv1d", "torch.conv1d"),
+                  ("torch.conv1d", "torch.nn.functional.conv1d")):
+        with forbid(*order):
+            with pytest.raises(ForbiddenCallError):
+                torch.conv1d(torch.zeros(1, 1, 3), torch.zeros(1, 1, 2))
+        assert torch.conv1d is conv1d and torch.nn.functional.conv1d is conv1d, order

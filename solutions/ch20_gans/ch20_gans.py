@@ -1398,9 +1398,8 @@ for name, images in (("test digits", X_test[:200]), ("GAN samples", gan_samples)
 # Implement the formula and its two errors. The tests compare with the shape
 # that `F.conv_transpose2d` produces, and expect a `ValueError` exactly where
 # it raises an error. Running a convolution to read its output's shape would
-# answer the question without the formula, so the convolutions (the group
-# `CONVOLUTIONS` of `dlcourse.checks`, with `torch.conv_transpose1d` and
-# `torch.conv_transpose3d`) are forbidden.
+# answer the question without the formula, so the convolutions, transposed
+# ones included (the group `CONVOLUTIONS` of `dlcourse.checks`), are forbidden.
 
 # %% grade_id="ch20-conv-transpose-output-size"
 def conv_transpose_output_size(size, kernel, stride=1, padding=0, output_padding=0,
@@ -1460,7 +1459,6 @@ output_padding >= both stride and dilation, or no output pixel; no convolution c
 
 Hidden tests: 400 random settings compared with F.conv_transpose2d.
 """
-no_convolutions = (*CONVOLUTIONS, "torch.conv_transpose1d", "torch.conv_transpose3d")
 
 
 def transposed_size(size, kernel, stride, padding, output_padding, dilation):
@@ -1475,7 +1473,7 @@ def transposed_size(size, kernel, stride, padding, output_padding, dilation):
 for args in [(4, 4, 2, 1, 0, 1), (1, 4, 1, 0, 0, 1), (3, 3, 2, 1, 1, 1),
              (5, 3, 3, 2, 2, 1), (6, 2, 1, 0, 0, 3), (3, 3, 1, 1, 1, 2),
              (7, 5, 2, 3, 0, 1), (1, 1, 1, 0, 0, 1)]:
-    with forbid(*no_convolutions):
+    with forbid(*CONVOLUTIONS):
         got = conv_transpose_output_size(*args)
     want = transposed_size(*args)
     assert isinstance(got, int), (
@@ -1484,12 +1482,12 @@ for args in [(4, 4, 2, 1, 0, 1), (1, 4, 1, 0, 0, 1), (3, 3, 2, 1, 1, 1),
     assert got == want, (
         f"conv_transpose_output_size(size, kernel, stride, padding, output_padding, "
         f"dilation = {args}): F.conv_transpose2d gives {want}, got {got}")
-with forbid(*no_convolutions):
+with forbid(*CONVOLUTIONS):
     got = conv_transpose_output_size(5, 3)
 assert got == 7, f"defaults (stride 1, no padding): expected 7, got {got!r}"
 for args in [(3, 3, 2, 1, 2, 1), (3, 3, 1, 0, 1, 1), (1, 1, 1, 1, 0, 1),
              (2, 3, 1, 2, 0, 1)]:
-    with forbid(*no_convolutions):
+    with forbid(*CONVOLUTIONS):
         _ = expect_raises(ValueError, conv_transpose_output_size, *args,
                           name=f"conv_transpose_output_size{args} (PyTorch refuses it)")
 ### BEGIN HIDDEN TESTS
@@ -1502,12 +1500,12 @@ for _ in range(400):
     except RuntimeError:
         _want = None
     if _want is None:
-        with forbid(*no_convolutions):
+        with forbid(*CONVOLUTIONS):
             _ = expect_raises(
                 ValueError, conv_transpose_output_size, *_args,
                 name=f"conv_transpose_output_size{_args} (PyTorch raises)")
     else:
-        with forbid(*no_convolutions):
+        with forbid(*CONVOLUTIONS):
             _got = conv_transpose_output_size(*_args)
         assert isinstance(_got, int) and _got == _want, (
             f"conv_transpose_output_size{_args}: F.conv_transpose2d gives {_want}, "
@@ -1608,7 +1606,8 @@ print("output:", tuple(dcgan_64(torch.empty(1, 100, 1, 1, device="meta")).shape)
 # The same recipe at our scale: the generator goes 1x1 -> 2x2 (a transposed
 # convolution with $k = 2$, $s = 1$) -> 4x4 -> 8x8 (two doubling blocks), with
 # batch normalisation and ReLU in between; the discriminator has two strided
-# convolutions (8x8 -> 4x4 -> 2x2) with leaky ReLUs, then one linear layer that
+# convolutions (8x8 -> 4x4 -> 2x2) with leaky ReLUs and batch normalisation
+# after the second one (none on the input layer), then one linear layer that
 # returns a logit per image. Both plug into your `gan_train_step` unchanged:
 # the step never needed to know what the networks are. The learning rate is
 # the MLP's, larger than DCGAN's $2 \cdot 10^{-4}$, because the networks are
@@ -1618,16 +1617,21 @@ print("output:", tuple(dcgan_64(torch.empty(1, 100, 1, 1, device="meta")).shape)
 # processed, so a generated image depends on the other images in its batch;
 # samples are therefore drawn in evaluation mode, with the running statistics.
 # The knob `DCGAN_STEPS` is small so that the notebook stays fast: this is a
-# demonstration, not a contest with the MLP. After so few steps the DCGAN is
-# still behind the MLP (compare the two lines the cell prints); in longer runs
-# made while writing this chapter (1,500 steps) the same DCGAN drew all ten
-# digits. Turn the knob up on a GPU.
+# demonstration, not a contest with the MLP, and it has no bar. After so few
+# steps the DCGAN is still a little behind the MLP (compare the two lines the
+# cell prints: 8 classes and a mean confidence of 0.615 with this seed), and
+# its result depends on the seed: in runs made while writing this chapter with
+# seed offsets 0 to 5 (`DLCOURSE_SEED_OFFSET`), it recognised 7 to 9 classes
+# with a mean confidence between 0.57 and 0.62. Without the batch
+# normalisation in the discriminator (and with width 32 and 400 steps, which
+# cost about the same time), the same seeds gave only 3 to 8 classes. Turn the
+# knob up on a GPU.
 
 # %%
-DCGAN_STEPS = 400  # the knob: convolutions cost more per step than the MLPs
+DCGAN_STEPS = 380  # the knob: convolutions cost more per step than the MLPs
 
 
-def small_dcgan(latent_dim=LATENT_DIM, width=32):
+def small_dcgan(latent_dim=LATENT_DIM, width=24):
     """A DCGAN-style generator and discriminator for 1 x 8 x 8 images."""
     dc_generator = nn.Sequential(
         nn.Unflatten(1, (latent_dim, 1, 1)),  # (N, L) -> (N, L, 1, 1)
@@ -1638,7 +1642,8 @@ def small_dcgan(latent_dim=LATENT_DIM, width=32):
         nn.ConvTranspose2d(width, 1, 4, 2, 1), nn.Tanh())  # (N, 1, 8, 8)
     dc_discriminator = nn.Sequential(
         nn.Conv2d(1, width, 4, 2, 1), nn.LeakyReLU(0.2),  # (N, w, 4, 4)
-        nn.Conv2d(width, 2 * width, 4, 2, 1), nn.LeakyReLU(0.2),  # (N, 2w, 2, 2)
+        nn.Conv2d(width, 2 * width, 4, 2, 1), nn.BatchNorm2d(2 * width),
+        nn.LeakyReLU(0.2),  # (N, 2w, 2, 2)
         nn.Flatten(), nn.Linear(2 * width * 4, 1), nn.Flatten(0))  # (N,)
     return dc_generator.to(device), dc_discriminator.to(device)
 

@@ -507,6 +507,17 @@ def conv_transpose_output_size(size, kernel, stride=1, padding=0, output_padding
         raise ValueError(str(e))
     return out.shape[-1]
 ''',
+        "runs torch.conv_transpose1d (no F.) and reads the shape (forbidden)": '''
+def conv_transpose_output_size(size, kernel, stride=1, padding=0, output_padding=0,
+                               dilation=1):
+    try:
+        out = torch.conv_transpose1d(torch.zeros(1, 1, size), torch.zeros(1, 1, kernel),
+                                     stride=stride, padding=padding,
+                                     output_padding=output_padding, dilation=dilation)
+    except RuntimeError as e:
+        raise ValueError(str(e))
+    return out.shape[-1]
+''',
         "the convolution's formula": '''
 def conv_transpose_output_size(size, kernel, stride=1, padding=0, output_padding=0,
                                dilation=1):
