@@ -794,8 +794,9 @@ kdim=C, vdim=C); biases start at 0, xavier-uniform weights; ValueError when
 E % h != 0; with its weights loaded (random biases), output, per-head weights and
 gradients (parameters, x and context) match nn.MultiheadAttention(..., kdim=C,
 vdim=C, batch_first=True, average_attn_weights=False), in float32 and in float64
-on `device` with a context padding mask (True = padding), L != S, E != C; no
-attention built-ins (ATTENTIONS)."""
+on `device` with a context padding mask (True = padding), L != S, E != C; the
+same parameter names when C == E (compared with nn.MultiheadAttention's packed
+in_proj_weight); no attention built-ins (ATTENTIONS)."""
 
 
 def _check_cross(embed_dim, num_heads, context_dim, n, len_q, len_c, dtype, where,
@@ -868,6 +869,33 @@ expect_raises(ValueError, CrossAttention, 10, 4, 6,
               name="CrossAttention(10, 4, 6) (10 is not divisible by 4)")
 _check_cross(12, 3, 7, 2, 5, 4, torch.float32, "cpu", seed=0)
 _check_cross(12, 4, 5, 3, 4, 7, torch.float64, device, seed=1, padding=True)
+# C == E: the same three weights (nn.MultiheadAttention would pack them into one
+# in_proj_weight here, so its output is compared with the three stacked)
+square = CrossAttention(8, 2, 8).to(device, torch.float64)
+shapes = {name: tuple(p.shape) for name, p in square.named_parameters()}
+want_shapes = {"q_proj_weight": (8, 8), "k_proj_weight": (8, 8),
+               "v_proj_weight": (8, 8), "in_proj_bias": (24,),
+               "out_proj.weight": (8, 8), "out_proj.bias": (8,)}
+assert shapes == want_shapes, (
+    f"CrossAttention(8, 2, 8), C == E: parameters {shapes}, expected "
+    f"{want_shapes} (the same names whatever C is)")
+square_ref = nn.MultiheadAttention(8, 2, batch_first=True).to(device, torch.float64)
+with torch.no_grad():
+    square.in_proj_bias.copy_(torch.linspace(-1, 1, 24))
+    square_ref.in_proj_weight.copy_(torch.cat(
+        [square.q_proj_weight, square.k_proj_weight, square.v_proj_weight]))
+    square_ref.in_proj_bias.copy_(square.in_proj_bias)
+    square_ref.out_proj.load_state_dict(square.out_proj.state_dict())
+square_x = torch.randn(2, 3, 8, dtype=torch.float64, device=device)
+square_ctx = torch.randn(2, 5, 8, dtype=torch.float64, device=device)
+with forbid(*ATTENTIONS):
+    square_got = square(square_x, square_ctx)
+square_want = square_ref(square_x, square_ctx, square_ctx,
+                         average_attn_weights=False)
+for label, got_part, want_part in zip(("output", "per-head weights"), square_got,
+                                      square_want, strict=True):
+    assert_close(got_part, want_part, rtol=1e-10, atol=1e-10,
+                 name=f"CrossAttention(8, 2, 8), C == E: {label}")
 ### BEGIN HIDDEN TESTS
 for _seed, _args in enumerate([(8, 1, 3, 1, 3, 4), (6, 6, 11, 2, 1, 5),
                                (15, 5, 4, 1, 6, 2), (10, 2, 9, 4, 7, 3),

@@ -243,6 +243,43 @@ def causal_mask(size, device=None):
 ''',
     },
     "ch22-cross-attention": {
+        "C == E packs the weights into in_proj_weight, as nn.MultiheadAttention": '''
+    def __init__(self, embed_dim, num_heads, context_dim):
+        super().__init__()
+        if embed_dim % num_heads:
+            raise ValueError("embed_dim must be divisible by num_heads")
+        self.num_heads, self.packed = num_heads, context_dim == embed_dim
+        if self.packed:
+            self.in_proj_weight = nn.Parameter(torch.empty(3 * embed_dim, embed_dim))
+            nn.init.xavier_uniform_(self.in_proj_weight)
+        else:
+            self.q_proj_weight = nn.Parameter(torch.empty(embed_dim, embed_dim))
+            self.k_proj_weight = nn.Parameter(torch.empty(embed_dim, context_dim))
+            self.v_proj_weight = nn.Parameter(torch.empty(embed_dim, context_dim))
+            for w in (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
+                nn.init.xavier_uniform_(w)
+        self.in_proj_bias = nn.Parameter(torch.zeros(3 * embed_dim))
+        self.out_proj = nn.Linear(embed_dim, embed_dim)
+        nn.init.zeros_(self.out_proj.bias)
+
+    def forward(self, x, context, context_padding_mask=None):
+        n, length, e = x.shape
+        h = self.num_heads
+        if self.packed:
+            w_q, w_k, w_v = self.in_proj_weight.chunk(3)
+        else:
+            w_q, w_k, w_v = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
+        b_q, b_k, b_v = self.in_proj_bias.chunk(3)
+        q = F.linear(x, w_q, b_q).reshape(n, length, h, -1).transpose(1, 2)
+        k = F.linear(context, w_k, b_k).reshape(n, -1, h, e // h).transpose(1, 2)
+        v = F.linear(context, w_v, b_v).reshape(n, -1, h, e // h).transpose(1, 2)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(e // h)
+        if context_padding_mask is not None:
+            scores = scores.masked_fill(context_padding_mask[:, None, None], -math.inf)
+        weights = torch.softmax(scores, dim=-1)
+        out = (weights @ v).transpose(1, 2).reshape(n, length, e)
+        return self.out_proj(out), weights
+''',
         "no 1/sqrt(d) scaling": _CROSS_INIT + _CROSS_PROJECT + '''
         scores = q @ k.transpose(-2, -1)
         if context_padding_mask is not None:
