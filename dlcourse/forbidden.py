@@ -120,7 +120,10 @@ CONVOLUTIONS = (
     "torch.conv_transpose2d", "torch.conv_transpose3d", "torch.convolution",
     _F + "conv1d", _F + "conv2d", _F + "conv3d", _F + "conv_transpose1d",
     _F + "conv_transpose2d", _F + "conv_transpose3d",
-    *_optional("scipy.signal", "convolve", "convolve2d", "correlate", "correlate2d"),
+    "numpy.convolve", "numpy.correlate",
+    *_optional("scipy.signal", "convolve", "convolve2d", "correlate", "correlate2d",
+               "fftconvolve", "oaconvolve"),
+    *_optional("scipy.ndimage", "convolve", "correlate", "convolve1d", "correlate1d"),
 )
 #: Pooling (chapter 09 and later).
 POOLINGS = (_F + "max_pool2d", _F + "max_pool2d_with_indices", "torch.max_pool2d",
