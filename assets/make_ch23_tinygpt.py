@@ -28,7 +28,6 @@ import resource
 import sys
 import time
 from pathlib import Path
-from pydoc_data.topics import topics
 
 import torch
 import torch.nn as nn
@@ -38,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dlcourse.assets import record_asset  # noqa: E402
+from dlcourse.data import load_python_docs_chars  # noqa: E402
 
 OUTPUT = ROOT / "assets" / "ch23_tinygpt.pt"
 CONFIG = {"context_length": 64, "d_model": 128, "nhead": 4, "num_layers": 3,
@@ -95,12 +95,7 @@ def main(num_steps=NUM_STEPS, output=OUTPUT):
     torch.use_deterministic_algorithms(True)
     torch.manual_seed(SEED)
     generator = torch.Generator().manual_seed(SEED)
-    corpus = "".join(topics[key] for key in sorted(topics))
-    chars = sorted(set(corpus))
-    char_to_index = {c: i for i, c in enumerate(chars)}
-    encoded = torch.tensor([char_to_index[c] for c in corpus])
-    split = int(0.9 * len(encoded))
-    train_text, val_text = encoded[:split], encoded[split:]
+    _, chars, train_text, val_text = load_python_docs_chars(0.9)
     context = CONFIG["context_length"]
 
     model = CharTransformer(len(chars), **CONFIG, dropout=DROPOUT)

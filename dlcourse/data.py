@@ -67,3 +67,24 @@ def train_test_split(X: torch.Tensor, y: torch.Tensor, test_fraction: float = 0.
     n_test = max(1, round(len(X) * test_fraction))
     test, train = order[:n_test], order[n_test:]
     return X[train], X[test], y[train], y[test]
+
+
+def load_python_docs_chars(train_fraction: float = 0.9):
+    """Python's bundled documentation as a character corpus (chapters 10, 23).
+
+    The text is ``pydoc_data.topics`` joined in sorted key order (what
+    ``help("assert")`` shows; offline, its size depends on the Python version),
+    one token per character, split without shuffling: the first
+    ``train_fraction`` for training, the rest for validation.
+
+    Returns ``(corpus, chars, train_ids, val_ids)``: the text, its sorted
+    distinct characters (token i is ``chars[i]``) and two int64 tensors of ids.
+    """
+    from pydoc_data.topics import topics
+
+    corpus = "".join(topics[key] for key in sorted(topics))
+    chars = sorted(set(corpus))
+    char_to_index = {c: i for i, c in enumerate(chars)}
+    encoded = torch.tensor([char_to_index[c] for c in corpus])
+    split = int(train_fraction * len(encoded))
+    return corpus, chars, encoded[:split], encoded[split:]

@@ -422,3 +422,13 @@ def test_forbid_restores_two_paths_for_one_object_in_either_order():
             with pytest.raises(ForbiddenCallError):
                 torch.conv1d(torch.zeros(1, 1, 3), torch.zeros(1, 1, 2))
         assert torch.conv1d is conv1d and torch.nn.functional.conv1d is conv1d, order
+
+
+def test_python_docs_chars_is_split_in_order_and_decodes_back():
+    from dlcourse.data import load_python_docs_chars
+    corpus, chars, train_ids, val_ids = load_python_docs_chars(0.9)
+    assert chars == sorted(set(corpus))
+    assert len(train_ids) == int(0.9 * len(corpus))
+    assert len(train_ids) + len(val_ids) == len(corpus)
+    decoded = "".join(chars[i] for i in torch.cat([train_ids, val_ids]).tolist())
+    assert decoded == corpus  # no shuffle: validation is the end of the text

@@ -54,7 +54,6 @@
 import math
 import re
 import textwrap
-from pydoc_data.topics import topics
 
 import matplotlib.pyplot as plt
 import torch
@@ -69,6 +68,7 @@ from dlcourse.checks import (
     expect_raises,
     forbid,
 )
+from dlcourse.data import load_python_docs_chars
 from dlcourse.training import check_bar
 from dlcourse.widgets import interactive_plot
 
@@ -1612,13 +1612,9 @@ plt.show()
 # available offline. Its exact size depends on the Python version.
 
 # %%
-corpus = "".join(topics[key] for key in sorted(topics))
-chars = sorted(set(corpus))
+corpus, chars, train_text, val_text = load_python_docs_chars(0.9)  # no shuffle: no leak
 char_to_index = {c: i for i, c in enumerate(chars)}
 VOCAB = len(chars)
-encoded = torch.tensor([char_to_index[c] for c in corpus])
-split = int(0.9 * len(encoded))
-train_text, val_text = encoded[:split], encoded[split:]  # no shuffle: no leakage
 print(f"{len(corpus):,} characters, {VOCAB} distinct; "
       f"{len(train_text):,} for training, {len(val_text):,} for validation")
 print(textwrap.indent(corpus[:280], "  | ", lambda line: True))

@@ -54,7 +54,6 @@
 import math
 import re
 import textwrap
-from pydoc_data.topics import topics
 
 import matplotlib.pyplot as plt
 import torch
@@ -64,6 +63,7 @@ import torch.nn.functional as F
 from dlcourse import get_device, progress, set_seed
 from dlcourse.assets import asset_path
 from dlcourse.checks import assert_close, assert_shape, expect_raises, forbid
+from dlcourse.data import load_python_docs_chars
 from dlcourse.training import check_bar
 from dlcourse.widgets import interactive_plot
 
@@ -595,13 +595,9 @@ expect_raises(ValueError, TinyGPT(5, 3, 4, 1, 1, 3).to(device),
 # 10) say what a model gets for free.
 
 # %%
-corpus = "".join(topics[key] for key in sorted(topics))
-chars = sorted(set(corpus))
+corpus, chars, train_text, val_text = load_python_docs_chars(0.9)  # 90 % / 10 %
 char_to_index = {c: i for i, c in enumerate(chars)}
 VOCAB = len(chars)
-encoded = torch.tensor([char_to_index[c] for c in corpus])
-split = int(0.9 * len(encoded))
-train_text, val_text = encoded[:split], encoded[split:]
 print(f"{len(corpus):,} characters, {VOCAB} distinct; "
       f"{len(train_text):,} for training, {len(val_text):,} for validation")
 
