@@ -1128,9 +1128,11 @@ plt.show()
 # The tests run your function in real processes: they write its source into
 # a script (so it may use only `torch` and `dist`, `torch.distributed`,
 # imported as in this notebook) and check, on each of two processes, that it
-# gives the same gradients as DDP and as one process on the whole batch. To
+# gives the same gradients as DDP and as one process on the whole batch; then
+# again in a group of a single process, where the average is the gradient
+# itself (so the division must be by the world size, whatever it is). To
 # save the few seconds that torchrun's own start costs, the tests start the
-# two processes themselves, with the environment variables torchrun would
+# processes themselves, with the environment variables torchrun would
 # give them (`RANK`, `WORLD_SIZE`, `MASTER_ADDR`, `MASTER_PORT`...): the
 # script cannot tell the difference.
 
@@ -1171,11 +1173,11 @@ def average_gradients(model):
 
 
 # %% grade_id="ch24-average-gradients-tests" points=4
-"""average_gradients: without a process group nothing changes (on `device`); in 2
-real processes set up as torchrun does (gloo on the CPU, nccl with 2 GPUs) each
-process's gradients equal DDP's and those of one process on the whole batch
-(float64 with a frozen layer; float32 with one example per process); the
-parameters are not changed.
+"""average_gradients: without a process group nothing changes (on `device`). In 2
+real processes set up as torchrun does (gloo on the CPU, nccl with 2 GPUs), then
+in 1 (P = 1: the mean is the gradient itself), each process's gradients equal
+DDP's and those of one process on the whole batch (float64 with a frozen layer;
+float32 with one example per process); the parameters are not changed.
 
 Hidden tests: other sizes, seeds and dtypes in the same run."""
 torch.manual_seed(0)
@@ -1187,6 +1189,7 @@ for p, g in zip(solo.parameters(), solo_grads, strict=True):
     assert torch.equal(p.grad, g), (
         "without torch.distributed initialized, average_gradients changed a "
         "gradient (it should do nothing)")
+
 
 
 def gradient_check_worker(out_dir, cases):
@@ -1305,17 +1308,20 @@ cases.extend([{"seed": 2, "sizes": (9, 3, 5), "per_rank": 4, "dtype": "float64",
               {"seed": 4, "sizes": (6, 5, 4), "per_rank": 3, "dtype": "float32",
                "frozen": False}])
 ### END HIDDEN TESTS
-files = run_processes([average_gradients, gradient_check_worker],
-                      f"gradient_check_worker(sys.argv[1], {cases!r})")
 worst = {"ddp": 0.0, "manual": 0.0}
-for rank in range(2):
-    for case, found in zip(cases, files[f"rank{rank}.pt"], strict=True):
+for nproc in (2, 1):  # one process: the mean over P = 1 is the gradient itself
+    files = run_processes([average_gradients, gradient_check_worker],
+                          f"gradient_check_worker(sys.argv[1], {cases!r})",
+                          nproc=nproc)
+    for rank, case, found in [(r, c, f) for r in range(nproc) for c, f in
+                              zip(cases, files[f"rank{r}.pt"], strict=True)]:
         tol = 1e-10 if case["dtype"] == "float64" else 1e-5
         assert found["kept"], f"process {rank}, {case}: parameter values changed"
         for kind, label in (("manual", "average_gradients"), ("ddp", "DDP")):
             for i, (got, want) in enumerate(zip(found[kind], found["whole"],
                                                 strict=True)):
-                where = f"process {rank}, case {case}, parameter {i}: {label}"
+                where = (f"P = {nproc}, process {rank}, case {case}, parameter {i}: "
+                         f"{label}")
                 if want is None:
                     assert got is None, f"{where}: a gradient appeared"
                     continue

@@ -449,6 +449,15 @@ def average_gradients(model):
         dist.all_reduce(p.grad)
         p.grad /= dist.get_world_size()
 ''',
+        "divides by a fixed 2 (the test's process count), not the world size": '''
+def average_gradients(model):
+    if not dist.is_initialized():
+        return
+    for p in model.parameters():
+        if p.grad is not None:
+            dist.all_reduce(p.grad)
+            p.grad /= 2
+''',
         "returns after the first parameter": '''
 def average_gradients(model):
     if not dist.is_initialized():
