@@ -113,6 +113,26 @@ def bound_names(cell) -> set[str]:
     return names
 
 
+def _warnings_cost_nothing(cell) -> None:
+    """Show a passing test cell's stderr text as ordinary output.
+
+    nbgrader scores a test cell 0 when it has any stderr output, not only an
+    error (``nbgrader.utils.determine_grade``). A right answer that warns (a
+    ``UserWarning``, a C++ library's note, the grader's own truncation note)
+    would lose every point of a cell whose checks all passed. A cell that
+    raised keeps its outputs as they are, and scores 0 as before.
+    """
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    if not is_test_cell(cell) or meta.get("solution"):
+        return
+    outputs = cell.get("outputs", [])
+    if any(out.get("output_type") == "error" for out in outputs):
+        return
+    for out in outputs:
+        if out.get("output_type") == "stream" and out.get("name") == "stderr":
+            out["name"] = "stdout"
+
+
 def _out_of_memory(cell) -> bool:
     """Whether a cell stopped on the memory limit (MemoryError, torch's OOM)."""
     for out in cell.get("outputs", []):
@@ -223,6 +243,8 @@ class GuardedExecute(Execute):
         self.set_widgets_metadata()
         report = self._verdict(plan, originals, events)
         self.nb.cells = originals
+        for cell in originals:
+            _warnings_cost_nothing(cell)
         self._write_report(report)
         return self.nb, self.resources
 

@@ -351,6 +351,17 @@ def build(folder: Path, targets: dict) -> dict[str, Case]:
         print("some noise on stderr", file=sys.stderr)
     ''')
     cases["stderr"] = Case(FULL)
+    # The same inside the test cells: an answer that warns each time the tests
+    # call it (nbgrader alone would score a test cell with stderr output 0).
+    notebooks["warnintests"] = _with(solved, FIRST, '''
+        import sys, warnings
+        _quiet_sample_variance = sample_variance
+        def sample_variance(*args, **kwargs):
+            warnings.warn("a warning from inside the answer")
+            print("more noise on stderr", file=sys.stderr)
+            return _quiet_sample_variance(*args, **kwargs)
+    ''')
+    cases["warnintests"] = Case(FULL)
 
     for name, case in cases.items():
         data = case.data if case.data is not None else _bytes(notebooks[name])
