@@ -18,6 +18,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
+import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 from nbtools import ROOT, own_processes
@@ -163,6 +164,33 @@ def test_bound_names_of_a_cell():
     assert execute.bound_names(cell) == {"nn", "numpy", "c", "x", "y", "z", "i",
                                          "q", "f", "K"}
     assert execute.bound_names(new_code_cell("def broken(:")) == set()
+
+
+def test_a_warning_in_a_passing_test_cell_costs_nothing():
+    from nbgrader.utils import determine_grade
+
+    def test_cell(*outputs, solution=False):
+        cell = new_code_cell("check()")
+        cell.metadata["nbgrader"] = {"grade": True, "solution": solution,
+                                     "grade_id": "t", "points": 3}
+        cell.outputs = [nbformat.from_dict(out) for out in outputs]
+        return cell
+
+    warned = {"output_type": "stream", "name": "stderr", "text": "UserWarning: x\n"}
+    printed = {"output_type": "stream", "name": "stdout", "text": "fine\n"}
+    failed = {"output_type": "error", "ename": "AssertionError", "evalue": "no",
+              "traceback": []}
+    passing = test_cell(printed, warned)
+    assert determine_grade(passing)[0] == 0  # plain nbgrader: the warning costs all
+    execute._warnings_cost_nothing(passing)
+    assert determine_grade(passing)[0] == 3
+    assert passing.outputs[1]["text"] == "UserWarning: x\n"
+    raised = test_cell(warned, failed)
+    execute._warnings_cost_nothing(raised)
+    assert raised.outputs[0]["name"] == "stderr" and determine_grade(raised)[0] == 0
+    answer = test_cell(warned, solution=True)
+    execute._warnings_cost_nothing(answer)
+    assert answer.outputs[0]["name"] == "stderr"
 
 
 SIGNED = "DLCGUARD:abc:OK:" + hmac.new(b"k3y", b"abc", "sha256").hexdigest()
