@@ -129,7 +129,7 @@ def test_every_named_group_of_builtins_exists_and_can_be_forbidden():
         with forbid(*paths):  # every path resolves (a typo raises ValueError)
             pass
         # every path is restored, also where two paths name the same object
-        # (F.conv1d is torch.conv1d: the home module's path must come first)
+        # (F.conv1d is torch.conv1d), whichever of the two comes first
         changed = [p for p in paths if getattr(*_resolve(p)) is not before[p]]
         assert not changed, f"{group}: forbid left guards on {changed}"
     # the transposed convolutions are convolutions too
